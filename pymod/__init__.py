@@ -1,0 +1,51 @@
+"""pymod: Python client for the ARGO Messaging Service (AMS).
+
+The public names::
+
+    from pymod import ArgoMessagingService, AmsMessage, AmsTopic, AmsSubscription
+    from pymod import AmsUser, AmsUserProject, AmsUserPage
+    from pymod import AmsException, AmsServiceException, AmsConnectionException, ...
+"""
+
+from pymod.__version__ import __version__
+from pymod.ams import AmsHttpRequests, ArgoMessagingService
+from pymod.amsexceptions import (
+    AmsArgumentException,
+    AmsBalancerException,
+    AmsBalancerTimeoutException,
+    AmsConnectionException,
+    AmsException,
+    AmsMessageException,
+    AmsPublishException,
+    AmsResponseException,
+    AmsServiceException,
+    AmsTimeoutException,
+)
+from pymod.amsmsg import AmsMessage
+from pymod.amssubscription import AmsSubscription
+from pymod.amstopic import AmsTopic
+from pymod.amsuser import AmsUser, AmsUserPage, AmsUserProject
+from pymod.retry import RetryPolicy
+
+__all__ = [
+    "AmsArgumentException",
+    "AmsBalancerException",
+    "AmsBalancerTimeoutException",
+    "AmsConnectionException",
+    "AmsException",
+    "AmsHttpRequests",
+    "AmsMessage",
+    "AmsMessageException",
+    "AmsPublishException",
+    "AmsResponseException",
+    "AmsServiceException",
+    "AmsSubscription",
+    "AmsTimeoutException",
+    "AmsTopic",
+    "AmsUser",
+    "AmsUserPage",
+    "AmsUserProject",
+    "ArgoMessagingService",
+    "RetryPolicy",
+    "__version__",
+]

@@ -1,0 +1,71 @@
+"""The AMS client: :class:`ArgoMessagingService` (the facade) and :class:`AmsHttpRequests` (transport).
+
+Example::
+
+    from pymod import ArgoMessagingService, AmsMessage
+
+    with ArgoMessagingService(endpoint="msg.example.org", token="...", project="DEMO") as ams:
+        ams.publish("alerts", AmsMessage(data="disk full", attributes={"host": "node7"}))
+        for ack_id, msg in ams.pull_sub("alerts-sub", num=10, return_immediately=True):
+            ...
+
+The facade is composed of one part per kind of resource (:mod:`pymod.facade`); this module is the
+one entry point.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pymod.facade.accounts import AccountsAPI
+from pymod.facade.base import MAX_MESSAGE_BYTES, JSONDict
+from pymod.facade.service import ServiceAPI
+from pymod.facade.subscriptions import SubscriptionsAPI
+from pymod.facade.topics import PublishInput
+from pymod.transport import DEFAULT_TIMEOUT, AmsHttpRequests
+
+__all__ = [
+    "DEFAULT_TIMEOUT",
+    "MAX_MESSAGE_BYTES",
+    "AmsHttpRequests",
+    "ArgoMessagingService",
+    "JSONDict",
+    "PublishInput",
+]
+
+
+class ArgoMessagingService(SubscriptionsAPI, AccountsAPI, ServiceAPI):
+    """Entry point of the client: one method per AMS API call.
+
+    Args:
+        endpoint: AMS host, optionally with ``:port`` (no scheme, no path).
+        token: the AMS token. If empty, ``cert``/``key`` are exchanged for one at the
+            authentication service (spec section 11); with neither, AmsServiceException (400).
+        project: the default project of every project-scoped call.
+        cert: path of an X.509 client certificate (PEM), used only without ``token``.
+        key: path of the certificate's private key.
+        authn_port: port of the authentication service (default 8443).
+
+    Keyword Args:
+        session: a :class:`requests.Session` to use instead of the client's own.
+        timeout: default request timeout in seconds (or ``(connect, read)``); default 30.
+        verify: True (default; honours ``REQUESTS_CA_BUNDLE``), a CA bundle path, or False.
+        retry_policy: a :class:`pymod.retry.RetryPolicy` (sleep cap, jitter, sleep function).
+        pool_maxsize: kept-alive connections per host (raise it for many threads).
+        max_message_bytes: refuse messages larger than this once stored (default 1,500,000).
+        max_request_bytes: split publishes into requests of at most this many bytes.
+        max_request_messages: split publishes into requests of at most this many messages.
+
+    The client keeps one HTTP session (keep-alive); close it with :meth:`close` or use the client
+    as a context manager. It may be shared by threads.
+
+    Raises:
+        AmsArgumentException: an invalid endpoint, project or setting.
+        AmsServiceException: no token and no certificate, or the certificate was refused.
+    """
+
+    def __enter__(self) -> ArgoMessagingService:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()

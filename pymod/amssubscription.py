@@ -1,0 +1,187 @@
+"""AmsSubscription: a subscription name bound to a client."""
+
+from __future__ import annotations
+
+import datetime
+from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Tuple, Union
+
+if TYPE_CHECKING:
+    from pymod.ams import ArgoMessagingService
+    from pymod.amsmsg import AmsMessage
+    from pymod.amstopic import AmsTopic
+
+__all__ = ["AmsSubscription"]
+
+
+class AmsSubscription:
+    """A subscription of the client's project.
+
+    Methods delegate to the bound :class:`~pymod.ams.ArgoMessagingService` with this subscription's
+    name and take the same ``retry*`` and ``**reqkwargs`` keywords.
+
+    Args:
+        fullname: ``/projects/<project>/subscriptions/<name>``.
+        topic: the topic it reads from (:class:`AmsTopic`).
+        pushconfig: the ``pushConfig`` object as AMS returns it (``{}`` or None for pull).
+        ackdeadline: ack deadline in seconds.
+        init: the client.
+
+    Attributes:
+        name, fullname, topic, ackdeadline, init, push_config (the ``pushConfig`` dict),
+        push_endpoint (str),
+        retry_policy_type (str), retry_policy_period (int or ``""``).
+    """
+
+    def __init__(
+        self,
+        fullname: str,
+        topic: AmsTopic,
+        pushconfig: Optional[Mapping[str, Any]],
+        ackdeadline: int,
+        init: ArgoMessagingService,
+    ) -> None:
+        self.fullname = fullname
+        self.name = fullname.rsplit("/", 1)[-1]
+        self.topic = topic
+        self.ackdeadline = ackdeadline
+        self.init = init
+        self._set_pushconfig(pushconfig)
+
+    def _set_pushconfig(self, pushconfig: Optional[Mapping[str, Any]]) -> None:
+        self.push_config: Dict[str, Any] = dict(pushconfig or {})
+        policy = self.push_config.get("retryPolicy") or {}
+        self.push_endpoint: str = self.push_config.get("pushEndpoint") or ""
+        self.retry_policy_type: str = policy.get("type", "") if self.push_endpoint else ""
+        self.retry_policy_period: Union[int, str] = (
+            policy.get("period", "") if self.push_endpoint else ""
+        )
+
+    def __repr__(self) -> str:
+        return f"AmsSubscription({self.fullname!r}, topic={self.topic.name!r})"
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, AmsSubscription):
+            return NotImplemented
+        return self.fullname == other.fullname and self.init is other.init
+
+    def __hash__(self) -> int:
+        return hash(self.fullname)
+
+    def delete(self, **reqkwargs: Any) -> Dict[str, Any]:
+        """Delete the subscription (``DELETE /v1/projects/{project}/subscriptions/{sub}``)."""
+        return self.init.delete_sub(self.name, **reqkwargs)
+
+    def acl(self, users: Optional[List[str]] = None, **reqkwargs: Any) -> Dict[str, Any]:
+        """Get the ACL, or replace it with ``users`` and return the new one.
+
+        Returns:
+            ``{"authorized_users": [str, ...]}``.
+        """
+        if users is not None:
+            self.init.modifyacl_sub(self.name, users, **reqkwargs)
+        return self.init.getacl_sub(self.name, **reqkwargs)
+
+    def ack(
+        self,
+        ids: List[str],
+        retry: int = 0,
+        retrysleep: float = 60,
+        retrybackoff: Optional[float] = None,
+        **reqkwargs: Any,
+    ) -> bool:
+        """Acknowledge ``ids`` (cumulative: everything up to the highest id). Returns True."""
+        return self.init.ack_sub(
+            self.name, ids, retry=retry, retrysleep=retrysleep, retrybackoff=retrybackoff,
+            **reqkwargs,
+        )
+
+    def pull(
+        self,
+        num: int = 1,
+        retry: int = 0,
+        retrysleep: float = 60,
+        retrybackoff: Optional[float] = None,
+        return_immediately: bool = False,
+        **reqkwargs: Any,
+    ) -> List[Tuple[str, AmsMessage]]:
+        """Pull up to ``num`` messages.
+
+        Returns:
+            ``[(ackId, AmsMessage), ...]`` in offset order.
+        """
+        return self.init.pull_sub(
+            self.name, num=num, return_immediately=return_immediately, retry=retry,
+            retrysleep=retrysleep, retrybackoff=retrybackoff, **reqkwargs,
+        )
+
+    def pullack(
+        self,
+        num: int = 1,
+        retry: int = 0,
+        retrysleep: float = 60,
+        retrybackoff: Optional[float] = None,
+        return_immediately: bool = False,
+        **reqkwargs: Any,
+    ) -> List[AmsMessage]:
+        """Pull up to ``num`` messages and acknowledge them at once (at-most-once processing).
+
+        Returns:
+            ``[AmsMessage, ...]``.
+        """
+        return self.init.pullack_sub(
+            self.name, num=num, return_immediately=return_immediately, retry=retry,
+            retrysleep=retrysleep, retrybackoff=retrybackoff, **reqkwargs,
+        )
+
+    def pushconfig(
+        self,
+        push_endpoint: Optional[str] = None,
+        retry_policy_type: str = "linear",
+        retry_policy_period: int = 300,
+        **reqkwargs: Any,
+    ) -> Dict[str, Any]:
+        """Set (``push_endpoint`` given) or clear (None) push delivery; see
+        :meth:`ArgoMessagingService.pushconfig_sub`. Returns the updated subscription dict."""
+        self.init.pushconfig_sub(
+            self.name, push_endpoint=push_endpoint, retry_policy_type=retry_policy_type,
+            retry_policy_period=retry_policy_period, **reqkwargs,
+        )
+        fresh = self.init.get_sub(self.name, **reqkwargs)
+        assert isinstance(fresh, dict)
+        self._set_pushconfig(fresh.get("pushConfig"))
+        return fresh
+
+    def offsets(
+        self, offset: str = "all", move_to: int = 0, **reqkwargs: Any
+    ) -> Union[Dict[str, int], int]:
+        """Read offsets, after moving the current offset to ``move_to`` if it is not 0.
+
+        Args:
+            offset: ``"all"``, ``"max"``, ``"min"`` or ``"current"``.
+            move_to: new current offset; 0 means "do not move" (use
+                :meth:`ArgoMessagingService.modifyoffset_sub` to move to offset 0).
+
+        Returns:
+            ``{"max": int, "min": int, "current": int}`` for ``"all"``, else the one int.
+        """
+        if move_to != 0:
+            self.init.modifyoffset_sub(self.name, move_to, **reqkwargs)
+        return self.init.getoffsets_sub(self.name, offset, **reqkwargs)
+
+    def time_to_offset(self, timestamp: datetime.datetime, **reqkwargs: Any) -> int:
+        """The first offset published at or after ``timestamp``; see
+        :meth:`ArgoMessagingService.time_to_offset_sub`."""
+        return self.init.time_to_offset_sub(self.name, timestamp, **reqkwargs)
+
+    def modify_ack_deadline(self, ack_deadline: int, **reqkwargs: Any) -> None:
+        """Set the ack deadline to ``ack_deadline`` seconds (0..600)."""
+        self.init.modifyackdeadline_sub(self.name, ack_deadline, **reqkwargs)
+        self.ackdeadline = ack_deadline
+
+    def verify_push_endpoint(self, **reqkwargs: Any) -> None:
+        """Ask AMS to verify the push endpoint (``POST ...:verifyPushEndpoint``)."""
+        self.init.verifypushendpoint_sub(self.name, **reqkwargs)
+
+    def metrics(self, **reqkwargs: Any) -> Dict[str, Any]:
+        """The subscription's metrics (``GET ...:metrics``): ``{"metrics": [...]}``."""
+        return self.init.getmetrics_sub(self.name, **reqkwargs)

@@ -1,0 +1,158 @@
+"""State and helpers shared by the facade's parts."""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any, Dict, List, Mapping, Optional, Union
+
+import requests
+
+from pymod.amsexceptions import AmsArgumentException
+from pymod.amssubscription import AmsSubscription
+from pymod.amstopic import AmsTopic
+from pymod.retry import RetryPolicy
+from pymod.routes import validate_name
+from pymod.transport import DEFAULT_TIMEOUT, AmsHttpRequests, Timeout
+
+__all__ = ["FacadeBase", "JSONDict"]
+
+#: A decoded JSON object as AMS returns it.
+JSONDict = Dict[str, Any]
+
+#: AMS's limit for one stored message (its JSON form), in bytes (spec 4.5).
+MAX_MESSAGE_BYTES = 1_500_000
+
+
+class FacadeBase(AmsHttpRequests):
+    """What every part of the facade shares: the project, pull options, limits, object builders."""
+
+    def __init__(
+        self,
+        endpoint: str,
+        token: str = "",
+        project: str = "",
+        cert: str = "",
+        key: str = "",
+        authn_port: int = 8443,
+        *,
+        session: Optional[requests.Session] = None,
+        timeout: Timeout = DEFAULT_TIMEOUT,
+        verify: Union[bool, str, None] = None,
+        retry_policy: Optional[RetryPolicy] = None,
+        pool_maxsize: int = 16,
+        max_message_bytes: int = MAX_MESSAGE_BYTES,
+        max_request_bytes: int = 5_000_000,
+        max_request_messages: int = 1000,
+    ) -> None:
+        if project:
+            validate_name("project", project)
+        for name, value in (
+            ("max_message_bytes", max_message_bytes),
+            ("max_request_bytes", max_request_bytes),
+            ("max_request_messages", max_request_messages),
+        ):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise AmsArgumentException(f"{name} must be an int >= 1, got {value!r}")
+        self.project = project
+        self.max_message_bytes = max_message_bytes
+        self.max_request_bytes = max(max_request_bytes, max_message_bytes + 64)
+        self.max_request_messages = max_request_messages
+        self.pullopts: Dict[str, str] = {"maxMessages": "1", "returnImmediately": "false"}
+        super().__init__(
+            endpoint, authn_port, token, cert, key, session=session, timeout=timeout,
+            verify=verify, retry_policy=retry_policy, pool_maxsize=pool_maxsize,
+        )
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(endpoint={self.endpoint!r}, project={self.project!r})"
+
+    def __enter__(self) -> FacadeBase:
+        return self
+
+    # ---- helpers --------------------------------------------------------------------------
+    def _project_or_default(self, project: Optional[str]) -> str:
+        project = project or self.project
+        if not project:
+            raise AmsArgumentException("no project given and the client has no default project")
+        return project
+
+    def _p(self, **params: Any) -> Dict[str, Any]:
+        """Path parameters with the client's project."""
+        params.setdefault("project", self._project_or_default(None))
+        return params
+
+    def _topic_fullname(self, topic: str) -> str:
+        return f"/projects/{self.project}/topics/{topic}"
+
+    def _topic_obj(self, data: Mapping[str, Any]) -> AmsTopic:
+        return AmsTopic(str(data["name"]), init=self)  # type: ignore[arg-type]
+
+    def _sub_obj(self, data: Mapping[str, Any]) -> AmsSubscription:
+        return AmsSubscription(
+            str(data["name"]),
+            AmsTopic(str(data.get("topic", "")), init=self),  # type: ignore[arg-type]
+            data.get("pushConfig"),
+            int(data.get("ackDeadlineSeconds", 10)),
+            init=self,  # type: ignore[arg-type]
+        )
+
+
+def check_int(name: str, value: object, low: Optional[int] = None, high: Optional[int] = None) -> int:
+    """``value`` if it is an int (not bool) within ``[low, high]``.
+
+    Raises:
+        AmsArgumentException: otherwise.
+    """
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise AmsArgumentException(f"{name} must be an int, got {type(value).__name__}")
+    if (low is not None and value < low) or (high is not None and value > high):
+        bounds = f"between {low} and {high}" if high is not None else f">= {low}"
+        raise AmsArgumentException(f"{name} must be {bounds}, got {value}")
+    return value
+
+
+def check_str_list(name: str, value: object) -> List[str]:
+    """``value`` as a list of str.
+
+    Raises:
+        AmsArgumentException: not a list/tuple of str (a bare str is refused too).
+    """
+    if isinstance(value, str) or not isinstance(value, (list, tuple)):
+        raise AmsArgumentException(f"{name} must be a list of str, got {type(value).__name__}")
+    for item in value:
+        if not isinstance(item, str):
+            raise AmsArgumentException(
+                f"{name} must be a list of str, found {type(item).__name__}"
+            )
+    return list(value)
+
+
+def zulu_millis(timestamp: object) -> str:
+    """``timestamp`` as ``YYYY-MM-DDTHH:MM:SS.mmmZ`` in UTC, the form ``timeToOffset`` takes.
+
+    An aware datetime is converted to UTC; a naive one is taken to be in UTC already (as
+    ``datetime.utcnow()`` returns). Microseconds are truncated to milliseconds.
+
+    Raises:
+        AmsArgumentException: ``timestamp`` is not a :class:`datetime.datetime`.
+    """
+    if not isinstance(timestamp, datetime.datetime):
+        raise AmsArgumentException(
+            f"timestamp must be a datetime.datetime, got {type(timestamp).__name__}"
+        )
+    if timestamp.tzinfo is not None and timestamp.utcoffset() is not None:
+        timestamp = timestamp.astimezone(datetime.timezone.utc)
+    return timestamp.strftime("%Y-%m-%dT%H:%M:%S") + f".{timestamp.microsecond // 1000:03d}Z"
+
+
+def iso_date(name: str, value: object) -> Optional[str]:
+    """``value`` (date or datetime) as ``YYYY-MM-DD``, or None.
+
+    Raises:
+        AmsArgumentException: not a date.
+    """
+    if value is None:
+        return None
+    if isinstance(value, datetime.date):
+        return value.strftime("%Y-%m-%d")
+    raise AmsArgumentException(f"{name} must be a datetime.date or datetime, got {type(value).__name__}")

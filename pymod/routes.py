@@ -1,0 +1,242 @@
+"""The AMS v1 route table as data, and the one place where URLs are built.
+
+Every route of ``spec/ams-v1.md`` section 3 is listed once, keyed by the server's route id, with its
+HTTP method and path template. Path variables are validated against the AMS name rule
+(``^[a-zA-Z0-9_-]+$``) and percent-quoted by :func:`format_path` before they can reach a URL, so a
+topic named ``../users`` or ``a?b`` raises :class:`~pymod.amsexceptions.AmsArgumentException` and is
+never sent.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Dict, Mapping, Tuple
+from urllib.parse import quote
+
+from pymod.amsexceptions import AmsArgumentException, redact
+
+__all__ = [
+    "AUTHN_ROUTE",
+    "LEGACY_ROUTE_NAMES",
+    "NAME_RE",
+    "ROUTES",
+    "Route",
+    "format_path",
+    "redact_url",
+    "resolve_route",
+    "validate_name",
+]
+
+#: The AMS rule for every name that appears in a URL path (spec section 2).
+NAME_RE = re.compile(r"[A-Za-z0-9_-]+")
+
+_VAR_RE = re.compile(r"{(\w+)}")
+
+
+@dataclass(frozen=True)
+class Route:
+    """One AMS route.
+
+    Attributes:
+        name: the server's route id, e.g. ``"topics:publish"``.
+        method: HTTP method in upper case.
+        path: template relative to ``/v1`` with ``{project}``-style variables.
+        variables: the names of the path variables, in template order.
+    """
+
+    name: str
+    method: str
+    path: str
+    variables: Tuple[str, ...]
+
+
+def _route(name: str, method: str, path: str) -> Route:
+    return Route(name, method, path, tuple(_VAR_RE.findall(path)))
+
+
+_P = "/projects/{project}"
+_T = _P + "/topics/{topic}"
+_S = _P + "/subscriptions/{subscription}"
+
+#: All 64 routes of AMS v1 (spec section 3), in the table's order.
+ROUTES: Dict[str, Route] = {
+    r.name: r
+    for r in (
+        _route("ams:metrics", "GET", "/metrics"),
+        _route("ams:healthStatus", "GET", "/status"),
+        _route("ams:vaMetrics", "GET", "/metrics/va_metrics"),
+        _route("users:byToken", "GET", "/users:byToken/{token}"),
+        _route("users:byUUID", "GET", "/users:byUUID/{uuid}"),
+        _route("users:list", "GET", "/users"),
+        _route("users:profile", "GET", "/users/profile"),
+        _route("users:usageReport", "GET", "/users/usageReport"),
+        _route("users:show", "GET", "/users/{user}"),
+        _route("users:refreshToken", "POST", "/users/{user}:refreshToken"),
+        _route("users:create", "POST", "/users/{user}"),
+        _route("users:update", "PUT", "/users/{user}"),
+        _route("users:delete", "DELETE", "/users/{user}"),
+        _route("registrations:newUser", "POST", "/registrations"),
+        _route("registrations:acceptNewUser", "POST", "/registrations/{uuid}:accept"),
+        _route("registrations:declineNewUser", "POST", "/registrations/{uuid}:decline"),
+        _route("registrations:delete", "DELETE", "/registrations/{uuid}"),
+        _route("registrations:show", "GET", "/registrations/{uuid}"),
+        _route("registrations:list", "GET", "/registrations"),
+        _route("projects:list", "GET", "/projects"),
+        _route("projects:metrics", "GET", _P + ":metrics"),
+        _route("projects:addUser", "POST", _P + "/members/{user}:add"),
+        _route("projects:removeUser", "POST", _P + "/members/{user}:remove"),
+        _route("projects:showUser", "GET", _P + "/members/{user}"),
+        _route("projects:createUser", "POST", _P + "/members/{user}"),
+        _route("projects:updateUser", "PUT", _P + "/members/{user}"),
+        _route("projects:listUsers", "GET", _P + "/members"),
+        _route("projects:show", "GET", _P),
+        _route("projects:create", "POST", _P),
+        _route("projects:update", "PUT", _P),
+        _route("projects:delete", "DELETE", _P),
+        _route("subscriptions:list", "GET", _P + "/subscriptions"),
+        _route("subscriptions:listByTopic", "GET", _T + "/subscriptions"),
+        _route("subscriptions:offsets", "GET", _S + ":offsets"),
+        _route("subscriptions:timeToOffset", "GET", _S + ":timeToOffset"),
+        _route("subscriptions:acl", "GET", _S + ":acl"),
+        _route("subscriptions:metrics", "GET", _S + ":metrics"),
+        _route("subscriptions:show", "GET", _S),
+        _route("subscriptions:create", "PUT", _S),
+        _route("subscriptions:delete", "DELETE", _S),
+        _route("subscriptions:pull", "POST", _S + ":pull"),
+        _route("subscriptions:acknowledge", "POST", _S + ":acknowledge"),
+        _route("subscriptions:verifyPushEndpoint", "POST", _S + ":verifyPushEndpoint"),
+        _route("subscriptions:modifyAckDeadline", "POST", _S + ":modifyAckDeadline"),
+        _route("subscriptions:modifyPushConfig", "POST", _S + ":modifyPushConfig"),
+        _route("subscriptions:modifyOffset", "POST", _S + ":modifyOffset"),
+        _route("subscriptions:modifyAcl", "POST", _S + ":modifyAcl"),
+        _route("topics:list", "GET", _P + "/topics"),
+        _route("topics:acl", "GET", _T + ":acl"),
+        _route("topics:metrics", "GET", _T + ":metrics"),
+        _route("topics:show", "GET", _T),
+        _route("topics:create", "PUT", _T),
+        _route("topics:delete", "DELETE", _T),
+        _route("topics:publish", "POST", _T + ":publish"),
+        _route("topics:modifyAcl", "POST", _T + ":modifyAcl"),
+        _route("topics:attachSchema", "POST", _T + ":attachSchema"),
+        _route("topics:detachSchema", "POST", _T + ":detachSchema"),
+        _route("schemas:validateMessage", "POST", _P + "/schemas/{schema}:validate"),
+        _route("schemas:create", "POST", _P + "/schemas/{schema}"),
+        _route("schemas:show", "GET", _P + "/schemas/{schema}"),
+        _route("schemas:list", "GET", _P + "/schemas"),
+        _route("schemas:update", "PUT", _P + "/schemas/{schema}"),
+        _route("schemas:delete", "DELETE", _P + "/schemas/{schema}"),
+        _route("version:list", "GET", "/version"),
+    )
+}
+
+#: The x509 token exchange of the separate authentication service (spec section 11). Its path is
+#: relative to the authn service root, not ``/v1`` of AMS.
+AUTHN_ROUTE = Route("auth:x509", "GET", "/v1/service-types/ams/hosts/{host}:authx509", ("host",))
+
+#: Route names of the older ``argo-ams-library``, accepted wherever a route name is taken.
+LEGACY_ROUTE_NAMES: Mapping[str, str] = {
+    "topic_create": "topics:create",
+    "topic_list": "topics:list",
+    "topic_get": "topics:show",
+    "topic_delete": "topics:delete",
+    "topic_publish": "topics:publish",
+    "topic_acl": "topics:acl",
+    "topic_modifyacl": "topics:modifyAcl",
+    "sub_create": "subscriptions:create",
+    "sub_list": "subscriptions:list",
+    "sub_get": "subscriptions:show",
+    "sub_delete": "subscriptions:delete",
+    "sub_pull": "subscriptions:pull",
+    "sub_ack": "subscriptions:acknowledge",
+    "sub_acl": "subscriptions:acl",
+    "sub_modifyacl": "subscriptions:modifyAcl",
+    "sub_pushconfig": "subscriptions:modifyPushConfig",
+    "sub_offsets": "subscriptions:offsets",
+    "sub_mod_offset": "subscriptions:modifyOffset",
+    "sub_timeToOffset": "subscriptions:timeToOffset",
+    "auth_x509": "auth:x509",
+    "user_get": "users:show",
+    "user_create": "users:create",
+    "user_update": "users:update",
+    "user_delete": "users:delete",
+    "user_list": "users:list",
+    "user_by_token": "users:byToken",
+    "user_by_uuid": "users:byUUID",
+    "user_current": "users:profile",
+    "user_refresh_token": "users:refreshToken",
+    "project_get": "projects:show",
+    "project_create": "projects:create",
+    "project_update": "projects:update",
+    "project_delete": "projects:delete",
+    "project_add_member": "projects:addUser",
+    "project_remove_member": "projects:removeUser",
+    "project_member_get": "projects:showUser",
+    "project_member_create": "projects:createUser",
+    "service_status": "ams:healthStatus",
+    "service_metrics": "ams:metrics",
+    "va_metrics": "ams:vaMetrics",
+    "usage_report": "users:usageReport",
+}
+
+
+def resolve_route(name: str) -> Route:
+    """The :class:`Route` for a route id or a legacy route name.
+
+    Raises:
+        AmsArgumentException: the name is unknown.
+    """
+    route = ROUTES.get(name)
+    if route is None:
+        if name == AUTHN_ROUTE.name:
+            return AUTHN_ROUTE
+        legacy = LEGACY_ROUTE_NAMES.get(name)
+        route = ROUTES.get(legacy) if legacy else None
+        if route is None:
+            if legacy == AUTHN_ROUTE.name:
+                return AUTHN_ROUTE
+            raise AmsArgumentException(f"unknown route name {name!r}")
+    return route
+
+
+def validate_name(kind: str, value: object) -> str:
+    """Check ``value`` against the AMS name rule and return it.
+
+    Args:
+        kind: what the name is for (``"topic"``, ``"subscription"``, ``"project"`` ...), for the
+            message.
+        value: the candidate name.
+
+    Raises:
+        AmsArgumentException: ``value`` is not a non-empty ``str`` of ASCII letters, digits, ``_``
+            and ``-``.
+    """
+    if not isinstance(value, str):
+        raise AmsArgumentException(
+            f"invalid {kind} name: expected str, got {type(value).__name__}"
+        )
+    if NAME_RE.fullmatch(value) is None:
+        shown = value if len(value) <= 80 else value[:77] + "..."
+        raise AmsArgumentException(
+            f"invalid {kind} name {shown!r}: AMS names are 1 or more of A-Z a-z 0-9 _ -"
+        )
+    return value
+
+
+def format_path(route: Route, params: Mapping[str, object]) -> str:
+    """Fill ``route.path`` with validated, quoted ``params``.
+
+    Raises:
+        AmsArgumentException: a variable is missing or fails :func:`validate_name`.
+    """
+    if not route.variables:
+        return route.path
+    values = {}
+    for var in route.variables:
+        if var not in params:
+            raise AmsArgumentException(f"route {route.name} needs a {var}")
+        values[var] = quote(validate_name(var, params[var]), safe="")
+    return route.path.format(**values)
+
+
+redact_url = redact
