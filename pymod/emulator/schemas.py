@@ -1,0 +1,189 @@
+"""Schema support of the emulator (spec section 6): JSON Schema via ``jsonschema``, AVRO via
+``fastavro``.
+
+Error texts follow the real service where the spec gives them (6.2, 6.6); violations are
+phrased like the Go validator the service uses (``(root): temp is required``,
+``temp: Invalid type. Expected: number, given: string``).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import io
+from collections.abc import Sequence
+from typing import Any
+
+import fastavro
+import jsonschema
+from fastavro.schema import UnknownType
+
+from pymod.emulator.decoding import BodyError, parse_json
+from pymod.emulator.errors import invalid
+from pymod.emulator.formatting import go_float, sorted_map
+
+_PRIMITIVES = ("array", "boolean", "integer", "number", "null", "object", "string")
+_B64_ALPHABET = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")
+
+
+def check_type(schema_type: str) -> str:
+    """Normalise a schema type (case-insensitive ``json``/``avro``) or raise 400."""
+    lowered = schema_type.lower()
+    if lowered not in ("json", "avro"):
+        raise invalid("Schema type can only be 'json' or 'avro'")
+    return lowered
+
+
+def _normalise(value: Any) -> Any:
+    """Numbers as Go re-serialises a decoded document (``10.0`` → ``10``)."""
+    if isinstance(value, dict):
+        return {key: _normalise(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_normalise(item) for item in value]
+    if isinstance(value, float):
+        return go_float(value)
+    return value
+
+
+def _invalid_primitive(document: Any) -> str:
+    """The first ``type`` keyword naming an unknown primitive type, or ``""``."""
+    if isinstance(document, list):
+        for item in document:
+            found = _invalid_primitive(item)
+            if found:
+                return found
+        return ""
+    if not isinstance(document, dict):
+        return ""
+    declared = document.get("type")
+    names = declared if isinstance(declared, list) else [declared]
+    for name in names:
+        if isinstance(name, str) and name not in _PRIMITIVES:
+            return name
+    for item in document.values():
+        found = _invalid_primitive(item)
+        if found:
+            return found
+    return ""
+
+
+def check_schema(schema_type: str, document: dict[str, Any]) -> dict[str, Any]:
+    """Check that ``document`` compiles for ``schema_type``; return it normalised (keys sorted
+    at every level, as the service re-serialises it, which also fixes the violation order).
+
+    A failure raises ``E(400, INVALID_ARGUMENT, <compiler message>)`` (spec 6.2).
+    """
+    document = sorted_map(_normalise(document))
+    if schema_type == "json":
+        bad = _invalid_primitive(document)
+        if bad:
+            raise invalid(f"has a primitive type that is NOT VALID -- given: /{bad}/ Expected "
+                          f"valid values are:[{' '.join(_PRIMITIVES)}]")
+        validator = jsonschema.validators.validator_for(document, jsonschema.Draft7Validator)
+        try:
+            validator.check_schema(document)
+        except jsonschema.SchemaError as exc:
+            raise invalid(str(exc.message)) from exc
+    else:
+        _parse_avro(document)
+    return document
+
+
+def _parse_avro(document: dict[str, Any]) -> Any:
+    try:
+        return fastavro.parse_schema(document, _write_hint=False)
+    except UnknownType as exc:
+        raise invalid(f'unknown type name: "{exc.name}"') from exc
+    except Exception as exc:  # fastavro raises many exception types for bad schemas
+        raise invalid(str(exc) or type(exc).__name__) from exc
+
+
+def go_b64decode(text: str) -> bytes:
+    """Decode standard Base64 like Go's ``StdEncoding`` (padding required, CR/LF ignored).
+
+    Raises ``ValueError("illegal base64 data at input byte N")``.
+    """
+    cleaned = text.replace("\r", "").replace("\n", "")
+    try:
+        return base64.b64decode(cleaned, validate=True)
+    except (binascii.Error, ValueError):
+        position = next((i for i, ch in enumerate(cleaned) if ch not in _B64_ALPHABET),
+                        len(cleaned))
+        raise ValueError(f"illegal base64 data at input byte {position}") from None
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int) or (isinstance(value, float) and value.is_integer()):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    return "array" if isinstance(value, list) else "object"
+
+
+def _violation(error: jsonschema.ValidationError) -> str:
+    """Phrase a violation like the Go validator: ``<field>: <description>``."""
+    field = ".".join(str(part) for part in error.path) or "(root)"
+    kind, expected = error.validator, error.validator_value
+    descriptions = {
+        "type": lambda: "Invalid type. Expected: "
+        f"{'/'.join(expected) if isinstance(expected, list) else expected}, "
+        f"given: {_json_type(error.instance)}",
+        "enum": lambda: "must be one of the following: "
+        + ", ".join(f'"{item}"' for item in expected),
+        "minimum": lambda: f"Must be greater than or equal to {go_float(expected)}",
+        "maximum": lambda: f"Must be less than or equal to {go_float(expected)}",
+        "exclusiveMinimum": lambda: f"Must be greater than {go_float(expected)}",
+        "exclusiveMaximum": lambda: f"Must be less than {go_float(expected)}",
+        "minLength": lambda: f"String length must be greater than or equal to {expected}",
+        "maxLength": lambda: f"String length must be less than or equal to {expected}",
+        "pattern": lambda: f"Does not match pattern '{expected}'",
+        "minItems": lambda: f"Array must have at least {expected} items",
+        "maxItems": lambda: f"Array must have at most {expected} items",
+    }
+    if kind == "required":
+        missing = error.message.split("'")[1] if error.message.count("'") >= 2 else ""
+        return f"{field}: {missing} is required"
+    if kind == "additionalProperties" and isinstance(error.instance, dict):
+        extra = sorted(set(error.instance) - set(error.schema.get("properties", {})))
+        return f"{field}: Additional property {extra[0] if extra else ''} is not allowed"
+    describe = descriptions.get(str(kind))
+    return f"{field}: {describe() if describe else error.message}"
+
+
+def validate_messages(schema_type: str, document: dict[str, Any], datas: Sequence[str]) -> None:
+    """Validate Base64 ``data`` strings against a schema (spec 6.6).
+
+    The first failing message raises ``E(400, INVALID_ARGUMENT, ...)`` naming its index.
+    """
+    parsed_avro: Any = _parse_avro(document) if schema_type == "avro" else None
+    validator = None
+    if schema_type == "json":
+        cls = jsonschema.validators.validator_for(document, jsonschema.Draft7Validator)
+        validator = cls(document)
+    for index, data in enumerate(datas):
+        try:
+            payload = go_b64decode(data)
+        except ValueError as exc:
+            raise invalid(f"Message {index} is not in valid base64 enocding,{exc}") from exc
+        if validator is not None:
+            try:
+                instance = parse_json(payload)
+            except BodyError as exc:
+                raise invalid(f"Message {index} data is not valid JSON format,{exc}") from exc
+            violations = [_violation(e) for e in validator.iter_errors(instance)]
+            if len(violations) == 1:
+                raise invalid(f"Message {index} data is not valid,{violations[0]}")
+            if violations:
+                listed = "".join(f"{n}){v}." for n, v in enumerate(violations, 1))
+                raise invalid(f"Message {index} data is not valid.{listed}")
+        else:
+            try:
+                fastavro.schemaless_reader(io.BytesIO(payload), parsed_avro)
+            except Exception as exc:  # any decoding failure of the binary datum
+                raise invalid(f"Message {index} is not valid.{exc}") from exc

@@ -1,0 +1,375 @@
+"""Every AMS route, through the client's public methods, against the emulator over HTTPS.
+
+The module records the route of every request the client sends; the last test asserts that the
+tests of this module reached all 64 AMS routes and the x509 authn endpoint.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime
+import io
+import json
+import ssl
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Dict, Iterator, List, Set
+
+import fastavro
+import pytest
+
+from pymod import (
+    AmsMessage,
+    AmsServiceException,
+    AmsUser,
+    AmsUserPage,
+    AmsUserProject,
+    ArgoMessagingService,
+)
+from pymod.emulator import Emulator
+from pymod.routes import AUTHN_ROUTE, ROUTES, resolve_route
+from pymod.transport import AmsHttpRequests
+
+REACHED: Set[str] = set()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def record_routes() -> Iterator[None]:
+    """Record the route name of every request sent while this module runs."""
+    original = AmsHttpRequests._make_request
+
+    def recording(self: AmsHttpRequests, url: str, body: Any = None, route_name: Any = None,
+                  **kw: Any) -> Any:
+        REACHED.add(resolve_route(route_name).name)
+        return original(self, url, body, route_name, **kw)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(AmsHttpRequests, "_make_request", recording)
+        yield
+
+
+def _client(emulator: Emulator, token: str, project: str | None = None) -> ArgoMessagingService:
+    return ArgoMessagingService(emulator.endpoint, token=token,
+                                project=project or emulator.project, verify=emulator.ca_path)
+
+
+@pytest.fixture(scope="module")
+def people(emulator: Emulator) -> Dict[str, ArgoMessagingService]:
+    """Clients for a project_admin, a publisher, a consumer and an admin_viewer of the project."""
+    admin = _client(emulator, emulator.admin_token)
+    clients = {"service_admin": admin}
+    for name, roles, service_roles in (
+        ("routes-alice", ["project_admin"], []),
+        ("routes-bob", ["publisher"], []),
+        ("routes-carol", ["consumer"], []),
+        ("routes-victor", [], ["admin_viewer"]),
+    ):
+        projects = [AmsUserProject(emulator.project, roles)] if roles else []
+        user = admin.create_user(AmsUser(name=name, email=f"{name}@example.org",
+                                         projects=projects, service_roles=service_roles))
+        assert user.token and user.uuid
+        key = roles[0] if roles else service_roles[0]
+        clients[key] = _client(emulator, user.token)
+    return clients
+
+
+def _denied(call: Any, *args: Any, code: int = 403, **kwargs: Any) -> None:
+    with pytest.raises(AmsServiceException) as info:
+        call(*args, **kwargs)
+    assert info.value.code == code, info.value
+
+
+def test_topic_and_subscription_basics(people: Dict[str, ArgoMessagingService]) -> None:
+    alice = people["project_admin"]
+    alice.create_topic("routes-basic")
+    assert alice.get_topic("routes-basic")["name"].endswith("/topics/routes-basic")
+    assert any(t["name"].endswith("/routes-basic") for t in alice.list_topics()["topics"])
+    assert alice.getacl_topic("routes-basic") == {"authorized_users": []}
+    alice.create_sub("routes-basic-sub", "routes-basic")
+    assert any(s["name"].endswith("/routes-basic-sub") for s in alice.list_subs()["subscriptions"])
+    start = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(seconds=1)
+    alice.publish("routes-basic", [AmsMessage(data="one"), AmsMessage(data="two")])
+    assert alice.time_to_offset_sub("routes-basic-sub", start) == 0
+    pulled = alice.pull_sub("routes-basic-sub", 2, True)
+    assert alice.ack_sub("routes-basic-sub", [pulled[-1][0]]) is True
+    assert alice.getoffsets_sub("routes-basic-sub") == {"max": 2, "min": 0, "current": 2}
+    alice.modifyoffset_sub("routes-basic-sub", 1)
+    assert alice.getacl_sub("routes-basic-sub") == {"authorized_users": []}
+    alice.pushconfig_sub("routes-basic-sub")  # pull stays pull
+    assert alice.get_sub("routes-basic-sub")["pushConfig"]["type"] == ""
+    alice.delete_sub("routes-basic-sub")
+    alice.delete_topic("routes-basic")
+
+
+def test_role_denials(people: Dict[str, ArgoMessagingService]) -> None:
+    admin, alice = people["service_admin"], people["project_admin"]
+    bob, carol, victor = people["publisher"], people["consumer"], people["admin_viewer"]
+    alice.create_topic("routes-roles")
+    alice.create_sub("routes-roles-sub", "routes-roles")
+
+    _denied(bob.create_topic, "routes-nope")  # publisher cannot create topics
+    _denied(bob.pull_sub, "routes-roles-sub", 1, True)  # nor pull
+    _denied(carol.publish, "routes-roles", AmsMessage(data="x"))  # consumer cannot publish
+    _denied(carol.create_sub, "routes-nope", "routes-roles")
+    _denied(alice.create_project, "routes-nope", "x", code=401)  # no service role: 401
+    _denied(alice.list_users, code=401)
+    _denied(victor.list_users)  # a service role without this route: 403
+    # Per-resource ACLs: a publisher must be in the topic's ACL, a consumer in the sub's.
+    _denied(bob.publish, "routes-roles", AmsMessage(data="x"))
+    _denied(carol.pull_sub, "routes-roles-sub", 1, True)
+    alice.modifyacl_topic("routes-roles", ["routes-bob"])
+    alice.modifyacl_sub("routes-roles-sub", ["routes-carol"])
+    assert bob.publish("routes-roles", AmsMessage(data="now allowed"))["messageIds"] == ["0"]
+    assert carol.pull_sub("routes-roles-sub", 1, True)[0][1].get_data() == b"now allowed"
+    # Listing filters: a pure publisher sees only topics whose ACL names it.
+    alice.create_topic("routes-roles-hidden")
+    visible = {t["name"].rsplit("/", 1)[1] for t in bob.list_topics()["topics"]}
+    assert "routes-roles" in visible and "routes-roles-hidden" not in visible
+    assert admin.getacl_topic("routes-roles")["authorized_users"] == ["routes-bob"]
+
+
+def test_users(emulator: Emulator, people: Dict[str, ArgoMessagingService]) -> None:
+    admin = people["service_admin"]
+    dave = admin.create_user(AmsUser(name="routes-dave", email="dave@example.org",
+                                     first_name="Dave"))
+    assert isinstance(dave, AmsUser) and dave.first_name == "Dave"
+    assert admin.get_user("routes-dave").uuid == dave.uuid
+    assert admin.get_user_by_token(dave.token).name == "routes-dave"
+    assert admin.get_user_by_uuid(dave.uuid).name == "routes-dave"
+    assert admin.get_user_profile().name == emulator.admin_name
+    assert people["consumer"].get_user_profile().name == "routes-carol"
+
+    page = admin.list_users(details=False, page_size=2)
+    assert isinstance(page, AmsUserPage) and len(page.users) == 2 and page.next_page_token
+    everyone = {u.name for u in admin.iter_users(page_size=2)}
+    assert {"routes-dave", "routes-alice", emulator.admin_name} <= everyone
+    members = admin.list_users(project=emulator.project)
+    assert "routes-dave" not in {u.name for u in members.users}
+
+    updated = admin.update_user("routes-dave", organization="Example Org")
+    assert (updated.organization, updated.first_name, updated.email) == (
+        "Example Org", "Dave", "dave@example.org")  # untouched fields stay
+    refreshed = admin.refresh_user_token("routes-dave")
+    assert refreshed.token != dave.token
+    _denied(_client(emulator, dave.token).get_user_profile, code=401)  # old token is dead
+
+    report = people["project_admin"].usage_report()
+    assert "va_metrics" in report and "operational_metrics" in report
+    assert admin.delete_user("routes-dave") == {}
+    _denied(admin.get_user, "routes-dave", code=404)
+
+
+def test_projects_and_members(emulator: Emulator, people: Dict[str, ArgoMessagingService]) -> None:
+    admin, alice = people["service_admin"], people["project_admin"]
+    created = admin.create_project("routes-proj", "for the route tests")
+    assert created["name"] == "routes-proj" and created["description"] == "for the route tests"
+    assert admin.get_project("routes-proj")["name"] == "routes-proj"
+    assert "routes-proj" in {p["name"] for p in admin.list_projects()}
+    assert admin.update_project("routes-proj", description="renamed")["description"] == "renamed"
+
+    erin = admin.create_project_member("routes-erin", project="routes-proj", roles=["consumer"],
+                                       email="erin@example.org")
+    assert erin.token and erin.projects[0].roles == ["consumer"]
+    assert admin.get_project_member("routes-erin", project="routes-proj").name == "routes-erin"
+    again = admin.update_project_member("routes-erin", ["publisher"], project="routes-proj")
+    assert again.projects[0].roles == ["publisher"]
+    admin.add_project_member("routes-bob", project="routes-proj", roles=["consumer"])
+    names = {u.name for u in admin.iter_project_members(project="routes-proj", page_size=1)}
+    assert names == {"routes-erin", "routes-bob"}
+    page = alice.list_project_members(details=True)
+    assert {"routes-alice", "routes-bob", "routes-carol"} <= {u.name for u in page.users}
+    assert admin.remove_project_member("routes-bob", "routes-proj") == {}
+    _denied(admin.get_project_member, "routes-bob", project="routes-proj", code=404)
+
+    metrics = alice.getmetrics_project()
+    assert metrics["metrics"][0]["metric"] == "project.number_of_topics"
+    assert admin.delete_project("routes-proj") == {}
+    _denied(admin.get_project, "routes-proj", code=404)
+
+
+def test_registrations(people: Dict[str, ArgoMessagingService]) -> None:
+    admin = people["service_admin"]
+    reg = admin.create_registration("routes-fred", first_name="Fred", email="fred@example.org",
+                                    organization="Org", description="wants in")
+    assert reg["status"] == "pending" and len(reg["activation_token"]) == 64
+    assert admin.get_registration(reg["uuid"])["name"] == "routes-fred"
+    assert [r["uuid"] for r in admin.list_registrations(name="routes-fred")] == [reg["uuid"]]
+    fred = admin.accept_registration(reg["uuid"])
+    assert fred.name == "routes-fred" and fred.token
+    assert admin.get_registration(reg["uuid"])["status"] == "accepted"
+
+    other = admin.create_registration("routes-gina", email="gina@example.org")
+    assert admin.decline_registration(other["uuid"], comment="not eligible") == {}
+    declined = admin.list_registrations(status="declined", name="routes-gina")
+    assert declined[0]["decline_comment"] == "not eligible"
+    assert admin.delete_registration(other["uuid"]) == {}
+    _denied(admin.get_registration, other["uuid"], code=404)
+
+
+READING = {
+    "type": "object",
+    "properties": {"temp": {"type": "number"}, "unit": {"type": "string"}},
+    "required": ["temp"],
+}
+AVRO = {
+    "type": "record", "name": "Reading",
+    "fields": [{"name": "temp", "type": "double"}, {"name": "unit", "type": "string"}],
+}
+
+
+def _avro_b64(datum: Dict[str, Any]) -> str:
+    buf = io.BytesIO()
+    fastavro.schemaless_writer(buf, fastavro.parse_schema(AVRO), datum)
+    return base64.b64encode(buf.getvalue()).decode()
+
+
+def test_schemas(people: Dict[str, ArgoMessagingService]) -> None:
+    alice = people["project_admin"]
+    schema = alice.create_schema("routes-reading", "json", READING)
+    assert schema["name"].endswith("/schemas/routes-reading") and schema["type"] == "json"
+    assert alice.get_schema("routes-reading")["schema"]["required"] == ["temp"]
+    assert "routes-reading" in {s["name"].rsplit("/", 1)[1] for s in alice.list_schemas()}
+    ok = alice.validate_schema_message("routes-reading", {"temp": 21.5})
+    assert ok == {"message": "Message validated successfully"}
+    with pytest.raises(AmsServiceException) as info:
+        alice.validate_schema_message("routes-reading", {"unit": "C"})
+    assert "temp is required" in info.value.error_message
+
+    topic = alice.create_topic("routes-schema-topic", schema="routes-reading")
+    assert topic["schema"].endswith("/schemas/routes-reading")
+    good = AmsMessage(data=json.dumps({"temp": 20, "unit": "C"}))
+    bad = AmsMessage(data=json.dumps({"unit": "C"}))
+    assert alice.publish("routes-schema-topic", good)["messageIds"] == ["0"]
+    with pytest.raises(AmsServiceException) as info:
+        alice.publish("routes-schema-topic", [good, bad])
+    assert info.value.code == 400
+    assert info.value.error_message.startswith("Message 1 data is not valid")
+    alice.detachschema_topic("routes-schema-topic")
+    assert alice.publish("routes-schema-topic", bad)["messageIds"] == ["1"]
+    alice.attachschema_topic("routes-schema-topic", "routes-reading")
+    assert alice.get_topic("routes-schema-topic")["schema"].endswith("/routes-reading")
+
+    updated = alice.update_schema("routes-reading", schema={**READING, "required": ["unit"]})
+    assert updated["schema"]["required"] == ["unit"]
+    alice.create_schema("routes-avro", "avro", AVRO)
+    assert alice.validate_schema_message("routes-avro", {"data": _avro_b64({"temp": 1.5,
+                                                                            "unit": "C"})})
+    with pytest.raises(AmsServiceException):
+        alice.validate_schema_message("routes-avro", {"data": base64.b64encode(b"\x01").decode()})
+    assert alice.delete_schema("routes-avro") == {}
+    _denied(alice.get_schema, "routes-avro", code=404)
+
+
+def test_operations(people: Dict[str, ArgoMessagingService]) -> None:
+    admin = people["service_admin"]
+    assert admin.status()["status"] == "ok"
+    assert admin.status(details=True)["status"] == "ok"
+    assert "build_time" in admin.version()
+    node_metrics = admin.metrics()["metrics"]
+    assert [m["metric"] for m in node_metrics[:2]] == ["ams_node.cpu_usage", "ams_node.memory_usage"]
+    today = datetime.date.today()
+    report = admin.va_metrics(start_date=today - datetime.timedelta(days=1), end_date=today)
+    assert "projects_metrics" in report and "total_users_count" in report
+
+
+def test_topic_and_subscription_extras(people: Dict[str, ArgoMessagingService]) -> None:
+    alice = people["project_admin"]
+    alice.create_topic("routes-extras")
+    alice.create_sub("routes-extras-a", "routes-extras")
+    alice.create_sub("routes-extras-b", "routes-extras")
+    assert sorted(alice.list_topic_subs("routes-extras")) == [
+        f"/projects/{alice.project}/subscriptions/routes-extras-a",
+        f"/projects/{alice.project}/subscriptions/routes-extras-b",
+    ]
+    alice.modifyackdeadline_sub("routes-extras-a", 120)
+    assert alice.get_sub("routes-extras-a")["ackDeadlineSeconds"] == 120
+    alice.publish("routes-extras", [AmsMessage(data="a"), AmsMessage(data="b")])
+    alice.pull_sub("routes-extras-a", 2, True)
+    topic_metrics = {m["metric"]: m for m in alice.getmetrics_topic("routes-extras")["metrics"]}
+    assert topic_metrics["topic.number_of_messages"]["timeseries"][0]["value"] == 2
+    assert topic_metrics["topic.number_of_subscriptions"]["timeseries"][0]["value"] == 2
+    sub_metrics = {m["metric"]: m for m in alice.getmetrics_sub("routes-extras-a")["metrics"]}
+    assert sub_metrics["subscription.number_of_messages"]["timeseries"][0]["value"] == 2
+    assert alice.delete_topic("routes-extras") == {}
+    assert alice.delete_sub("routes-extras-b") == {}
+
+
+class _Receiver(BaseHTTPRequestHandler):
+    verification_hash = ""
+    received: List[Dict[str, Any]] = []
+    authorization: List[str] = []
+
+    def do_GET(self) -> None:  # noqa: N802 - http.server's name
+        body = self.verification_hash.encode() if self.path == "/ams_verification_hash" else b""
+        self.send_response(200 if body else 404)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_POST(self) -> None:  # noqa: N802
+        length = int(self.headers.get("Content-Length", "0"))
+        self.received.append(json.loads(self.rfile.read(length)))
+        self.authorization.append(self.headers.get("Authorization", ""))
+        self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+def test_push_delivery_to_a_local_receiver(emulator: Emulator,
+                                           people: Dict[str, ArgoMessagingService]) -> None:
+    alice = people["project_admin"]
+    cert, key = emulator.issue_server_cert("127.0.0.1")
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Receiver)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        endpoint = f"https://127.0.0.1:{server.server_address[1]}/receive"
+        alice.create_topic("routes-push")
+        sub = alice.create_sub("routes-push-sub", "routes-push", push_endpoint=endpoint,
+                               retry_policy_period=100, max_messages=1)
+        config = sub["pushConfig"]
+        assert config["type"] == "http_endpoint" and config["verified"] is False
+        _Receiver.verification_hash = config["verificationHash"]
+        alice.verifypushendpoint_sub("routes-push-sub")
+        assert alice.get_sub("routes-push-sub")["pushConfig"]["verified"] is True
+
+        alice.publish("routes-push", [AmsMessage(data=f"pushed {i}", attributes={"i": str(i)})
+                                      for i in range(3)])
+        deadline = time.monotonic() + 20
+        while len(_Receiver.received) < 3 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        got = [base64.b64decode(item["message"]["data"]) for item in _Receiver.received]
+        assert got == [b"pushed 0", b"pushed 1", b"pushed 2"]
+        assert _Receiver.received[0]["subscription"].endswith("/subscriptions/routes-push-sub")
+        assert _Receiver.authorization[0] == config["authorizationHeader"]["value"]
+        alice.delete_sub("routes-push-sub")
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_certificate_login(emulator: Emulator) -> None:
+    cert, key = emulator.issue_client_cert(emulator.admin_name)
+    ams = ArgoMessagingService(emulator.endpoint, project=emulator.project, cert=cert, key=key,
+                               authn_port=emulator.authn_port, verify=emulator.ca_path, timeout=10)
+    assert ams.token == emulator.admin_token
+    assert ams.get_user_profile().name == emulator.admin_name
+    stranger_cert, stranger_key = emulator.issue_client_cert("nobody-known")
+    with pytest.raises(AmsServiceException) as info:
+        ArgoMessagingService(emulator.endpoint, project=emulator.project, cert=stranger_cert,
+                             key=stranger_key, authn_port=emulator.authn_port,
+                             verify=emulator.ca_path)
+    assert info.value.code == 404
+
+
+def test_zz_every_route_was_reached() -> None:
+    """Runs last in this module: the tests above reached every AMS route and authn."""
+    expected = set(ROUTES) | {AUTHN_ROUTE.name}
+    assert len(ROUTES) == 64
+    assert expected - REACHED == set()
