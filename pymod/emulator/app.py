@@ -36,6 +36,16 @@ Deviations and choices
   or 1 s for the first one.
 * The ``golang``/``compiler``/``build_time`` values of ``/version`` are fixed plausible values.
 * Paths are not cleaned (no 301 redirects for ``//`` or ``..``): they simply do not match.
+  ``HEAD`` is not routed (405), like every method without a route.
+* Request bodies are decoded like Go does: invalid UTF-8 and lone ``\\ud800``-style escapes
+  become U+FFFD; a top-level ``null`` counts as ``{}`` for struct bodies.
+* Violations of JSON schemas are phrased like the Go validator for the common keywords
+  (required, type, enum, min/max, lengths, pattern, additionalProperties) and listed in the
+  order of the (sorted) schema; Avro and JSON-Schema compiler messages other than the two
+  quoted in the spec are those of ``fastavro`` / ``jsonschema``.
+* The push worker joins a project as a member without project roles when one of the
+  project's endpoints is verified.
+* CPU/memory in ``/v1/metrics`` are the load average per core and the process's peak RSS.
 """
 
 from __future__ import annotations

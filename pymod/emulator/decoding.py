@@ -20,7 +20,7 @@ INT64_MIN = -(2**63)
 INT64_MAX = 2**63 - 1
 
 
-_SURROGATE_ESCAPE_RE = re.compile(r"NEVERMATCH")
+_SURROGATE_ESCAPE_RE = re.compile(r"\\u[dD][89a-fA-F]")
 _SURROGATE_RE = re.compile("[\ud800-\udfff]")
 
 

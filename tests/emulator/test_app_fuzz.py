@@ -83,7 +83,7 @@ def check(method: str, path: str, body: bytes, token: str, query: dict[str, str]
             assert error["message"] in KNOWN_500, error
 
 
-@settings(max_examples=600, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=400, deadline=None, suppress_health_check=list(HealthCheck))
 @given(method=st.sampled_from(["GET", "POST", "PUT", "DELETE", "PATCH"]), path=paths(),
        body=bodies, token=st.sampled_from([ADMIN, "", "bogus"]), query=queries)
 def test_random_requests_get_well_formed_answers(method: str, path: str, body: bytes,
@@ -95,7 +95,7 @@ _VALID = {"project": "DEMO", "topic": "alerts", "subscription": "alerts-sub", "s
           "user": "root", "uuid": "u", "token": ADMIN}
 
 
-@settings(max_examples=600, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=400, deadline=None, suppress_health_check=list(HealthCheck))
 @given(route=st.sampled_from(ROUTES),
        body=(struct_bodies | json_values).map(lambda v: json.dumps(v).encode()),
        query=queries)
