@@ -237,7 +237,8 @@ def _plain_message(text: str, status_code: int) -> str:
         sentence = " ".join(
             part for part in tail.replace("</body></html>", "").split() if part
         ).strip()
-        return f"{head}. {sentence}".strip(". ") if sentence else head
+        message = f"{head}. {sentence}".strip(". ") if sentence else head
+        return " ".join(message.split())[:200]
     line = " ".join(text.split())
     return line[:200] if line else f"HTTP {status_code} with an empty body"
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import binascii
+import re
 from base64 import b64decode, b64encode
 from typing import Any, Dict, Mapping, Optional, Union
 
@@ -25,7 +26,7 @@ def check_attributes(attributes: object) -> Dict[str, str]:
     """
     if attributes is None or attributes == "":
         return {}
-    if not isinstance(attributes, Mapping):
+    if type(attributes) is not dict and not isinstance(attributes, Mapping):  # dict: fast path
         raise AmsMessageException(
             f"attributes must be a dict of str to str, got {type(attributes).__name__}"
         )
@@ -43,8 +44,13 @@ def check_attributes(attributes: object) -> Dict[str, str]:
     return dict(attributes)
 
 
+# '"', '\\' and the control characters U+0000..U+001F. One regex search instead of a Python loop
+# over the characters: AmsMessage() with one attribute went from 5.5 to 2.4 us (benchmarks/README.md).
+_NEEDS_ESCAPING = re.compile(r'["\\\x00-\x1f]')
+
+
 def _needs_escaping(text: str) -> bool:
-    return '"' in text or "\\" in text or any(ord(c) < 0x20 for c in text)
+    return _NEEDS_ESCAPING.search(text) is not None
 
 
 def _encode(data: Data) -> str:
@@ -216,7 +222,7 @@ def wire_message(msg: object) -> Dict[str, Any]:
         AmsMessageException: anything else, or a dict with neither key, or wrong types.
     """
     if isinstance(msg, AmsMessage):
-        return msg.dict()
+        return _check_not_empty(msg.dict())
     if not isinstance(msg, Mapping):
         raise AmsMessageException(
             f"a message must be an AmsMessage or a dict, got {type(msg).__name__}"
@@ -232,4 +238,10 @@ def wire_message(msg: object) -> Dict[str, Any]:
     out: Dict[str, Any] = {"attributes": check_attributes(msg.get("attributes"))}
     if data is not None:
         out["data"] = data
-    return out
+    return _check_not_empty(out)
+
+
+def _check_not_empty(wire: Dict[str, Any]) -> Dict[str, Any]:
+    if "data" not in wire and not wire["attributes"]:
+        raise AmsMessageException("a message needs data and/or at least one attribute")
+    return wire

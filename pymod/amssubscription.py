@@ -9,6 +9,8 @@ if TYPE_CHECKING:
     from pymod.ams import ArgoMessagingService
     from pymod.amsmsg import AmsMessage
     from pymod.amstopic import AmsTopic
+    from pymod.consumer import ConsumeResult
+    from pymod.types import Acl, DeleteReply, MetricList, Offsets, Subscription
 
 __all__ = ["AmsSubscription"]
 
@@ -27,9 +29,15 @@ class AmsSubscription:
         init: the client.
 
     Attributes:
-        name, fullname, topic, ackdeadline, init, push_config (the ``pushConfig`` dict),
-        push_endpoint (str),
-        retry_policy_type (str), retry_policy_period (int or ``""``).
+        name (str): the short name (last path segment).
+        fullname (str): as given.
+        topic (AmsTopic): the topic.
+        ackdeadline (int): the ack deadline in seconds.
+        init (ArgoMessagingService): the bound client.
+        push_config (dict): the ``pushConfig`` object as AMS returns it (``{}`` for pull).
+        push_endpoint (str): the push endpoint, ``""`` for pull.
+        retry_policy_type (str): the push retry policy type, ``""`` for pull.
+        retry_policy_period (int or str): the push retry period in ms, ``""`` for pull.
     """
 
     def __init__(
@@ -67,11 +75,11 @@ class AmsSubscription:
     def __hash__(self) -> int:
         return hash(self.fullname)
 
-    def delete(self, **reqkwargs: Any) -> Dict[str, Any]:
+    def delete(self, **reqkwargs: Any) -> DeleteReply:
         """Delete the subscription (``DELETE /v1/projects/{project}/subscriptions/{sub}``)."""
         return self.init.delete_sub(self.name, **reqkwargs)
 
-    def acl(self, users: Optional[List[str]] = None, **reqkwargs: Any) -> Dict[str, Any]:
+    def acl(self, users: Optional[List[str]] = None, **reqkwargs: Any) -> Acl:
         """Get the ACL, or replace it with ``users`` and return the new one.
 
         Returns:
@@ -139,7 +147,7 @@ class AmsSubscription:
         retry_policy_type: str = "linear",
         retry_policy_period: int = 300,
         **reqkwargs: Any,
-    ) -> Dict[str, Any]:
+    ) -> Subscription:
         """Set (``push_endpoint`` given) or clear (None) push delivery; see
         :meth:`ArgoMessagingService.pushconfig_sub`. Returns the updated subscription dict."""
         self.init.pushconfig_sub(
@@ -153,7 +161,7 @@ class AmsSubscription:
 
     def offsets(
         self, offset: str = "all", move_to: int = 0, **reqkwargs: Any
-    ) -> Union[Dict[str, int], int]:
+    ) -> Union[Offsets, int]:
         """Read offsets, after moving the current offset to ``move_to`` if it is not 0.
 
         Args:
@@ -182,6 +190,29 @@ class AmsSubscription:
         """Ask AMS to verify the push endpoint (``POST ...:verifyPushEndpoint``)."""
         self.init.verifypushendpoint_sub(self.name, **reqkwargs)
 
-    def metrics(self, **reqkwargs: Any) -> Dict[str, Any]:
+    def metrics(self, **reqkwargs: Any) -> MetricList:
         """The subscription's metrics (``GET ...:metrics``): ``{"metrics": [...]}``."""
         return self.init.getmetrics_sub(self.name, **reqkwargs)
+
+    def consume(self, handler: Any = None, **options: Any) -> ConsumeResult:
+        """Run a :class:`pymod.consumer.Consumer` on this subscription: pull, call ``handler``
+        per message (or ``batch_handler=`` per batch), acknowledge the successful prefix.
+
+        Delivery is at-least-once: ``handler`` must be idempotent.
+
+        Args:
+            handler: called with each :class:`AmsMessage`; raising marks it failed (it is not
+                acknowledged and comes again).
+            options: the keyword options of :class:`~pymod.consumer.Consumer` (``max_messages``,
+                ``max_seconds``, ``stop_when_empty``, ``filter``, ``checkpoint``,
+                ``start_offset`` ...).
+
+        Returns:
+            :class:`~pymod.consumer.ConsumeResult`.
+
+        Raises:
+            see :meth:`pymod.consumer.Consumer.run`.
+        """
+        from pymod.consumer import Consumer
+
+        return Consumer(self.init, self.name, handler, **options).run()

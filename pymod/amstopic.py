@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Optional
 if TYPE_CHECKING:
     from pymod.ams import ArgoMessagingService, PublishInput
     from pymod.amssubscription import AmsSubscription
+    from pymod.types import Acl, MetricList, PublishResult
 
 __all__ = ["AmsTopic"]
 
@@ -47,7 +48,7 @@ class AmsTopic:
         """Delete the topic (``DELETE /v1/projects/{project}/topics/{topic}``)."""
         return self.init.delete_topic(self.name, **reqkwargs)
 
-    def acl(self, users: Optional[List[str]] = None, **reqkwargs: Any) -> Dict[str, Any]:
+    def acl(self, users: Optional[List[str]] = None, **reqkwargs: Any) -> Acl:
         """Get the ACL, or replace it with ``users`` and return the new one.
 
         Args:
@@ -71,7 +72,7 @@ class AmsTopic:
         retrysleep: float = 60,
         retrybackoff: Optional[float] = None,
         **reqkwargs: Any,
-    ) -> Dict[str, List[str]]:
+    ) -> PublishResult:
         """Publish one message or a list of them; see :meth:`ArgoMessagingService.publish`.
 
         Returns:
@@ -101,7 +102,7 @@ class AmsTopic:
         (``GET /v1/projects/{project}/topics/{topic}/subscriptions``)."""
         return self.init.list_topic_subs(self.name, **reqkwargs)
 
-    def metrics(self, **reqkwargs: Any) -> Dict[str, Any]:
+    def metrics(self, **reqkwargs: Any) -> MetricList:
         """The topic's metrics (``GET .../topics/{topic}:metrics``): ``{"metrics": [...]}``."""
         return self.init.getmetrics_topic(self.name, **reqkwargs)
 

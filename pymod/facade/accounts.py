@@ -9,6 +9,7 @@ from pymod.amsuser import AmsUser, AmsUserPage, AmsUserProject
 from pymod.facade.base import FacadeBase, JSONDict, check_int, check_str_list
 from pymod.facade.topics import _page_query
 from pymod.routes import validate_name
+from pymod.types import MetricList, Project, Registration
 
 __all__ = ["AccountsAPI"]
 
@@ -158,23 +159,23 @@ class AccountsAPI(FacadeBase):
                                                  **reqkwargs))
 
     # ---- projects --------------------------------------------------------------------------
-    def create_project(self, name: str, description: str, **reqkwargs: Any) -> JSONDict:
+    def create_project(self, name: str, description: str, **reqkwargs: Any) -> Project:
         """Create project ``name`` (``POST /v1/projects/{project}``).
 
         Returns:
             ``{"name", "created_on", "modified_on", "created_by"?, "description"?}``.
         """
         body = {"description": description or ""}
-        result: JSONDict = self._call("projects:create", body, params={"project": name},
+        result: Project = self._call("projects:create", body, params={"project": name},
                                       **reqkwargs)
         return result
 
-    def get_project(self, name: str, **reqkwargs: Any) -> JSONDict:
+    def get_project(self, name: str, **reqkwargs: Any) -> Project:
         """Project ``name`` (``GET /v1/projects/{project}``)."""
-        result: JSONDict = self._call("projects:show", params={"project": name}, **reqkwargs)
+        result: Project = self._call("projects:show", params={"project": name}, **reqkwargs)
         return result
 
-    def list_projects(self, **reqkwargs: Any) -> List[JSONDict]:
+    def list_projects(self, **reqkwargs: Any) -> List[Project]:
         """Every project (``GET /v1/projects``), as a list of project objects (AMS does not
         paginate this listing)."""
         reply = self._call("projects:list", params={}, **reqkwargs)
@@ -182,11 +183,11 @@ class AccountsAPI(FacadeBase):
 
     def update_project(
         self, name: str, description: str = "", updated_name: str = "", **reqkwargs: Any
-    ) -> JSONDict:
+    ) -> Project:
         """Update project ``name`` (``PUT /v1/projects/{project}``): new ``description`` and/or
         ``updated_name``; empty values are left unchanged. Returns the updated project."""
         body = _optional_fields(name=updated_name, description=description)
-        result: JSONDict = self._call("projects:update", body, params={"project": name},
+        result: Project = self._call("projects:update", body, params={"project": name},
                                       **reqkwargs)
         return result
 
@@ -196,10 +197,10 @@ class AccountsAPI(FacadeBase):
         result: JSONDict = self._call("projects:delete", params={"project": name}, **reqkwargs)
         return result
 
-    def getmetrics_project(self, project: Optional[str] = None, **reqkwargs: Any) -> JSONDict:
+    def getmetrics_project(self, project: Optional[str] = None, **reqkwargs: Any) -> MetricList:
         """Metrics of ``project`` (default: the client's) (``GET /v1/projects/{project}:metrics``):
         ``{"metrics": [...]}``."""
-        result: JSONDict = self._call(
+        result: MetricList = self._call(
             "projects:metrics", params={"project": self._project_or_default(project)},
             **reqkwargs,
         )
@@ -318,7 +319,7 @@ class AccountsAPI(FacadeBase):
         organization: str = "",
         description: str = "",
         **reqkwargs: Any,
-    ) -> JSONDict:
+    ) -> Registration:
         """Ask for an account (``POST /v1/registrations``).
 
         Returns:
@@ -328,12 +329,12 @@ class AccountsAPI(FacadeBase):
             "name": name, "first_name": first_name, "last_name": last_name, "email": email,
             "organization": organization, "description": description,
         }
-        result: JSONDict = self._call("registrations:newUser", body, params={}, **reqkwargs)
+        result: Registration = self._call("registrations:newUser", body, params={}, **reqkwargs)
         return result
 
-    def get_registration(self, uuid: str, **reqkwargs: Any) -> JSONDict:
+    def get_registration(self, uuid: str, **reqkwargs: Any) -> Registration:
         """Registration ``uuid`` (``GET /v1/registrations/{uuid}``)."""
-        result: JSONDict = self._call("registrations:show", params={"uuid": uuid}, **reqkwargs)
+        result: Registration = self._call("registrations:show", params={"uuid": uuid}, **reqkwargs)
         return result
 
     def list_registrations(
@@ -344,7 +345,7 @@ class AccountsAPI(FacadeBase):
         organization: Optional[str] = None,
         activation_token: Optional[str] = None,
         **reqkwargs: Any,
-    ) -> List[JSONDict]:
+    ) -> List[Registration]:
         """Registrations matching every filter given (``GET /v1/registrations``); a list (AMS
         does not paginate this listing)."""
         query = {

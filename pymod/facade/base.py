@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import datetime
-from typing import Any, Dict, List, Mapping, Optional, Union
+from typing import Any, Dict, List, Mapping, Optional, Type, TypeVar, Union
 
 import requests
 
-from pymod.amsexceptions import AmsArgumentException
+from pymod.amsexceptions import AmsArgumentException, AmsResponseException
 from pymod.amssubscription import AmsSubscription
 from pymod.amstopic import AmsTopic
 from pymod.retry import RetryPolicy
@@ -85,16 +85,36 @@ class FacadeBase(AmsHttpRequests):
         return f"/projects/{self.project}/topics/{topic}"
 
     def _topic_obj(self, data: Mapping[str, Any]) -> AmsTopic:
-        return AmsTopic(str(data["name"]), init=self)  # type: ignore[arg-type]
+        return AmsTopic(reply_field(data, "name", str, "topics:show"), init=self)  # type: ignore[arg-type]
 
     def _sub_obj(self, data: Mapping[str, Any]) -> AmsSubscription:
+        route = "subscriptions:show"
         return AmsSubscription(
-            str(data["name"]),
-            AmsTopic(str(data.get("topic", "")), init=self),  # type: ignore[arg-type]
+            reply_field(data, "name", str, route),
+            AmsTopic(reply_field(data, "topic", str, route), init=self),  # type: ignore[arg-type]
             data.get("pushConfig"),
-            int(data.get("ackDeadlineSeconds", 10)),
+            reply_field(data, "ackDeadlineSeconds", int, route),
             init=self,  # type: ignore[arg-type]
         )
+
+
+T = TypeVar("T")
+
+
+def reply_field(reply: Mapping[str, Any], key: str, kind: Type[T], route: str) -> T:
+    """``reply[key]``, checked to be a ``kind``.
+
+    Raises:
+        AmsResponseException: the key is missing or its value has another type (a 200 reply that
+            is not the shape the route promises).
+    """
+    value = reply.get(key)
+    if not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
+        raise AmsResponseException(
+            {"error": {"code": 200, "message": f"the reply has no valid {key!r}", "status": ""}},
+            route,
+        )
+    return value
 
 
 def check_int(name: str, value: object, low: Optional[int] = None, high: Optional[int] = None) -> int:

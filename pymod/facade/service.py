@@ -8,6 +8,7 @@ from typing import Any, Dict, List, Mapping, Optional
 from pymod.amsexceptions import AmsArgumentException
 from pymod.facade.base import FacadeBase, JSONDict, check_str_list, iso_date
 from pymod.routes import validate_name
+from pymod.types import MessageReply, MetricList, Schema, Status, UsageReport, VaReport, Version
 
 __all__ = ["ServiceAPI"]
 
@@ -32,7 +33,7 @@ class ServiceAPI(FacadeBase):
     # ---- schemas ---------------------------------------------------------------------------
     def create_schema(
         self, name: str, schema_type: str, schema: Mapping[str, Any], **reqkwargs: Any
-    ) -> JSONDict:
+    ) -> Schema:
         """Create schema ``name`` (``POST /v1/projects/{project}/schemas/{schema}``).
 
         Args:
@@ -48,16 +49,16 @@ class ServiceAPI(FacadeBase):
         """
         body = {"type": _check_schema_type(schema_type),
                 "schema": _check_document("schema", schema)}
-        result: JSONDict = self._call("schemas:create", body, params=self._p(schema=name),
+        result: Schema = self._call("schemas:create", body, params=self._p(schema=name),
                                       **reqkwargs)
         return result
 
-    def get_schema(self, name: str, **reqkwargs: Any) -> JSONDict:
+    def get_schema(self, name: str, **reqkwargs: Any) -> Schema:
         """Schema ``name`` (``GET /v1/projects/{project}/schemas/{schema}``)."""
-        result: JSONDict = self._call("schemas:show", params=self._p(schema=name), **reqkwargs)
+        result: Schema = self._call("schemas:show", params=self._p(schema=name), **reqkwargs)
         return result
 
-    def list_schemas(self, **reqkwargs: Any) -> List[JSONDict]:
+    def list_schemas(self, **reqkwargs: Any) -> List[Schema]:
         """The project's schemas (``GET /v1/projects/{project}/schemas``), as a list."""
         reply = self._call("schemas:list", params=self._p(), **reqkwargs)
         return list(reply.get("schemas") or [])
@@ -69,7 +70,7 @@ class ServiceAPI(FacadeBase):
         schema_type: Optional[str] = None,
         schema: Optional[Mapping[str, Any]] = None,
         **reqkwargs: Any,
-    ) -> JSONDict:
+    ) -> Schema:
         """Change schema ``name``'s name, type and/or document
         (``PUT /v1/projects/{project}/schemas/{schema}``). Returns the updated schema."""
         body: Dict[str, Any] = {}
@@ -81,7 +82,7 @@ class ServiceAPI(FacadeBase):
             body["type"] = _check_schema_type(schema_type)
         if schema is not None:
             body["schema"] = _check_document("schema", schema)
-        result: JSONDict = self._call("schemas:update", body, params=self._p(schema=name),
+        result: Schema = self._call("schemas:update", body, params=self._p(schema=name),
                                       **reqkwargs)
         return result
 
@@ -93,7 +94,7 @@ class ServiceAPI(FacadeBase):
 
     def validate_schema_message(
         self, name: str, message: Mapping[str, Any], **reqkwargs: Any
-    ) -> JSONDict:
+    ) -> MessageReply:
         """Check ``message`` against schema ``name``
         (``POST /v1/projects/{project}/schemas/{schema}:validate``).
 
@@ -107,30 +108,30 @@ class ServiceAPI(FacadeBase):
         Raises:
             AmsServiceException: 400 with the validation error.
         """
-        result: JSONDict = self._call("schemas:validateMessage",
+        result: MessageReply = self._call("schemas:validateMessage",
                                       _check_document("message", message),
                                       params=self._p(schema=name), **reqkwargs)
         return result
 
     # ---- operations ------------------------------------------------------------------------
-    def status(self, details: bool = False, **reqkwargs: Any) -> JSONDict:
+    def status(self, details: bool = False, **reqkwargs: Any) -> Status:
         """Health of the service (``GET /v1/status``; ``details=True`` needs an admin token).
 
         Returns:
             ``{"status": "ok", "push_servers"?: [...], "push_functionality"?: str}``.
         """
         query = {"details": "true"} if details else None
-        result: JSONDict = self._call("ams:healthStatus", query=query, params={}, **reqkwargs)
+        result: Status = self._call("ams:healthStatus", query=query, params={}, **reqkwargs)
         return result
 
-    def version(self, **reqkwargs: Any) -> JSONDict:
+    def version(self, **reqkwargs: Any) -> Version:
         """Build information of the service (``GET /v1/version``)."""
-        result: JSONDict = self._call("version:list", params={}, **reqkwargs)
+        result: Version = self._call("version:list", params={}, **reqkwargs)
         return result
 
-    def metrics(self, **reqkwargs: Any) -> JSONDict:
+    def metrics(self, **reqkwargs: Any) -> MetricList:
         """Operational metrics of the service nodes (``GET /v1/metrics``): ``{"metrics": [...]}``."""
-        result: JSONDict = self._call("ams:metrics", params={}, **reqkwargs)
+        result: MetricList = self._call("ams:metrics", params={}, **reqkwargs)
         return result
 
     def va_metrics(
@@ -139,10 +140,10 @@ class ServiceAPI(FacadeBase):
         start_date: Optional[datetime.date] = None,
         end_date: Optional[datetime.date] = None,
         **reqkwargs: Any,
-    ) -> JSONDict:
+    ) -> VaReport:
         """The VA report for ``projects`` (default: all) between two dates, inclusive
         (``GET /v1/metrics/va_metrics?projects=&start_date=&end_date=``)."""
-        result: JSONDict = self._call(
+        result: VaReport = self._call(
             "ams:vaMetrics", query=_report_query(projects, start_date, end_date), params={},
             **reqkwargs,
         )
@@ -154,10 +155,10 @@ class ServiceAPI(FacadeBase):
         start_date: Optional[datetime.date] = None,
         end_date: Optional[datetime.date] = None,
         **reqkwargs: Any,
-    ) -> JSONDict:
+    ) -> UsageReport:
         """The VA report and operational metrics of the projects the caller administers
         (``GET /v1/users/usageReport``): ``{"va_metrics": {...}, "operational_metrics": {...}}``."""
-        result: JSONDict = self._call(
+        result: UsageReport = self._call(
             "users:usageReport", query=_report_query(projects, start_date, end_date), params={},
             **reqkwargs,
         )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime
-from typing import Any, Dict, Iterator, List, Optional, Tuple, Union
+from typing import Any, Iterator, List, Optional, Tuple, Union, cast
 
 from pymod.amsexceptions import (
     AmsArgumentException,
@@ -13,10 +13,11 @@ from pymod.amsexceptions import (
 )
 from pymod.amsmsg import AmsMessage
 from pymod.amssubscription import AmsSubscription
-from pymod.facade.base import JSONDict, check_int, check_str_list, zulu_millis
+from pymod.facade.base import JSONDict, check_int, check_str_list, reply_field, zulu_millis
 from pymod.facade.topics import TopicsAPI, _page_query
 from pymod.retry import check_retry_args, is_retryable
 from pymod.routes import validate_name
+from pymod.types import Acl, DeleteReply, MetricList, Offsets, Subscription, SubscriptionList
 
 __all__ = ["SubscriptionsAPI"]
 
@@ -112,7 +113,7 @@ class SubscriptionsAPI(TopicsAPI):
         mattermost_username: Optional[str] = None,
         mattermost_channel: Optional[str] = None,
         **reqkwargs: Any,
-    ) -> Union[JSONDict, AmsSubscription]:
+    ) -> Union[Subscription, AmsSubscription]:
         """Create subscription ``sub`` on ``topic``
         (``PUT /v1/projects/{project}/subscriptions/{sub}``).
 
@@ -161,7 +162,7 @@ class SubscriptionsAPI(TopicsAPI):
 
     def get_sub(
         self, sub: str, retobj: bool = False, **reqkwargs: Any
-    ) -> Union[JSONDict, AmsSubscription]:
+    ) -> Union[Subscription, AmsSubscription]:
         """Show ``sub`` (``GET /v1/projects/{project}/subscriptions/{sub}``).
 
         Returns:
@@ -173,7 +174,9 @@ class SubscriptionsAPI(TopicsAPI):
         reply = self._call("subscriptions:show", params=self._p(subscription=sub), **reqkwargs)
         return self._sub_obj(reply) if retobj else reply
 
-    def list_subs(self, page_size: int = 0, page_token: str = "", **reqkwargs: Any) -> JSONDict:
+    def list_subs(
+        self, page_size: int = 0, page_token: str = "", **reqkwargs: Any
+    ) -> SubscriptionList:
         """List the project's subscriptions, newest first
         (``GET /v1/projects/{project}/subscriptions``).
 
@@ -185,7 +188,7 @@ class SubscriptionsAPI(TopicsAPI):
             ``{"subscriptions": [sub, ...], "nextPageToken": str, "totalSize": int}``.
         """
         query = _page_query(page_size, page_token)
-        reply: JSONDict = self._call("subscriptions:list", query=query, params=self._p(),
+        reply: SubscriptionList = self._call("subscriptions:list", query=query, params=self._p(),
                                      **reqkwargs)
         reply.setdefault("subscriptions", [])
         return reply
@@ -203,14 +206,14 @@ class SubscriptionsAPI(TopicsAPI):
             if wanted is None or item.get("topic") == wanted:
                 yield self._sub_obj(item)
 
-    def delete_sub(self, sub: str, **reqkwargs: Any) -> JSONDict:
+    def delete_sub(self, sub: str, **reqkwargs: Any) -> DeleteReply:
         """Delete ``sub`` (``DELETE /v1/projects/{project}/subscriptions/{sub}``).
 
         Returns:
             ``{}`` (or ``{"message": ...}`` from the push server for a verified push
             subscription).
         """
-        result: JSONDict = self._call("subscriptions:delete", params=self._p(subscription=sub),
+        result: DeleteReply = self._call("subscriptions:delete", params=self._p(subscription=sub),
                                       **reqkwargs)
         return result
 
@@ -401,7 +404,7 @@ class SubscriptionsAPI(TopicsAPI):
     # ---- offsets ---------------------------------------------------------------------------
     def getoffsets_sub(
         self, sub: str, offset: str = "all", **reqkwargs: Any
-    ) -> Union[Dict[str, int], int]:
+    ) -> Union[Offsets, int]:
         """The subscription's offsets (``GET .../subscriptions/{sub}:offsets``).
 
         Args:
@@ -421,8 +424,9 @@ class SubscriptionsAPI(TopicsAPI):
         reply = self._call("subscriptions:offsets", params=self._p(subscription=sub),
                            **reqkwargs)
         if offset == "all":
-            return {k: int(reply[k]) for k in ("max", "min", "current") if k in reply}
-        return int(reply[offset])
+            route = "subscriptions:offsets"
+            return cast(Offsets, {k: reply_field(reply, k, int, route) for k in ("max", "min", "current")})
+        return reply_field(reply, offset, int, "subscriptions:offsets")
 
     def modifyoffset_sub(self, sub: str, move_to: int, **reqkwargs: Any) -> JSONDict:
         """Move the subscription's current offset to ``move_to``
@@ -463,12 +467,12 @@ class SubscriptionsAPI(TopicsAPI):
         query = {"time": zulu_millis(timestamp)}
         reply = self._call("subscriptions:timeToOffset", query=query,
                            params=self._p(subscription=sub), **reqkwargs)
-        return int(reply["offset"])
+        return reply_field(reply, "offset", int, "subscriptions:timeToOffset")
 
     # ---- ACLs, deadline, push, metrics ----------------------------------------------------
-    def getacl_sub(self, sub: str, **reqkwargs: Any) -> JSONDict:
+    def getacl_sub(self, sub: str, **reqkwargs: Any) -> Acl:
         """The subscription's ACL (``GET ...:acl``): ``{"authorized_users": [str, ...]}``."""
-        reply: JSONDict = self._call("subscriptions:acl", params=self._p(subscription=sub),
+        reply: Acl = self._call("subscriptions:acl", params=self._p(subscription=sub),
                                      **reqkwargs)
         reply.setdefault("authorized_users", [])
         return reply
@@ -534,10 +538,10 @@ class SubscriptionsAPI(TopicsAPI):
         self._call("subscriptions:verifyPushEndpoint", params=self._p(subscription=sub),
                    **reqkwargs)
 
-    def getmetrics_sub(self, sub: str, **reqkwargs: Any) -> JSONDict:
+    def getmetrics_sub(self, sub: str, **reqkwargs: Any) -> MetricList:
         """The subscription's metrics (``GET ...:metrics``): ``{"metrics": [...]}`` with
         ``subscription.number_of_messages``, ``number_of_bytes`` and ``consumption_rate``."""
-        result: JSONDict = self._call("subscriptions:metrics", params=self._p(subscription=sub),
+        result: MetricList = self._call("subscriptions:metrics", params=self._p(subscription=sub),
                                       **reqkwargs)
         return result
 

@@ -14,8 +14,9 @@ from pymod.amsexceptions import (
 )
 from pymod.amsmsg import AmsMessage, wire_message
 from pymod.amstopic import AmsTopic
-from pymod.facade.base import FacadeBase, JSONDict, check_int, check_str_list
+from pymod.facade.base import FacadeBase, JSONDict, check_int, check_str_list, reply_field
 from pymod.routes import validate_name
+from pymod.types import Acl, MetricList, PublishResult, Topic, TopicList
 
 __all__ = ["PublishInput", "TopicsAPI"]
 
@@ -26,6 +27,8 @@ PublishInput = Union[AmsMessage, Mapping[str, Any], Sequence[Union[AmsMessage, M
 # key names), counted generously so that a message we accept is never refused with 413.
 _STORED_OVERHEAD = 128
 _PAGE_SIZE = 100
+#: ``json.dumps(obj, separators=(",", ":"))`` without building a new encoder per call.
+_COMPACT = json.JSONEncoder(separators=(",", ":"))
 
 
 def _schema_ref(project: str, schema: str) -> str:
@@ -44,7 +47,7 @@ class TopicsAPI(FacadeBase):
 
     def create_topic(
         self, topic: str, retobj: bool = False, schema: Optional[str] = None, **reqkwargs: Any
-    ) -> Union[JSONDict, AmsTopic]:
+    ) -> Union[Topic, AmsTopic]:
         """Create ``topic`` (``PUT /v1/projects/{project}/topics/{topic}``).
 
         Args:
@@ -65,7 +68,7 @@ class TopicsAPI(FacadeBase):
 
     def get_topic(
         self, topic: str, retobj: bool = False, **reqkwargs: Any
-    ) -> Union[JSONDict, AmsTopic]:
+    ) -> Union[Topic, AmsTopic]:
         """Show ``topic`` (``GET /v1/projects/{project}/topics/{topic}``).
 
         Returns:
@@ -79,7 +82,7 @@ class TopicsAPI(FacadeBase):
 
     def list_topics(
         self, page_size: int = 0, page_token: str = "", **reqkwargs: Any
-    ) -> JSONDict:
+    ) -> TopicList:
         """List the project's topics, newest first (``GET /v1/projects/{project}/topics``).
 
         Args:
@@ -90,7 +93,7 @@ class TopicsAPI(FacadeBase):
             ``{"topics": [topic, ...], "nextPageToken": str, "totalSize": int}``.
         """
         query = _page_query(page_size, page_token)
-        reply: JSONDict = self._call("topics:list", query=query, params=self._p(), **reqkwargs)
+        reply: TopicList = self._call("topics:list", query=query, params=self._p(), **reqkwargs)
         reply.setdefault("topics", [])
         return reply
 
@@ -153,7 +156,7 @@ class TopicsAPI(FacadeBase):
         retrysleep: float = 60,
         retrybackoff: Optional[float] = None,
         **reqkwargs: Any,
-    ) -> Dict[str, List[str]]:
+    ) -> PublishResult:
         """Publish one message or any number of them to ``topic``
         (``POST /v1/projects/{project}/topics/{topic}:publish``).
 
@@ -196,7 +199,7 @@ class TopicsAPI(FacadeBase):
                 if not ids:
                     raise
                 raise AmsPublishException(exc, ids, wire[start:], start) from exc
-            ids.extend(reply.get("messageIds") or [])
+            ids.extend(reply_field(reply, "messageIds", list, "topics:publish"))
         return {"messageIds": ids}
 
     def _chunks(self, wire: List[Dict[str, Any]]) -> List[Any]:
@@ -204,12 +207,22 @@ class TopicsAPI(FacadeBase):
         limit_msg = self.max_message_bytes
         limit_req = self.max_request_bytes - 16  # room for {"messages":[ ... ]}
         limit_count = self.max_request_messages
+        if 0 < len(wire) <= limit_count:
+            # Fast path: the whole list in one encoder call. Its text is '[' + ','.join(texts) + ']'
+            # -- exactly the one body the loop below would build -- and no message is longer than
+            # the whole, so when the whole is within every limit the loop would neither raise nor
+            # split. Halves the client CPU of building a 100 x 1 KiB publish (benchmarks/README.md).
+            text = _COMPACT.encode(wire)
+            if len(text) - 2 + _STORED_OVERHEAD <= limit_msg and (
+                len(wire) == 1 or len(text) - 1 <= limit_req
+            ):
+                return [(0, '{"messages":' + text + "}")]
         chunks: List[Any] = []
         parts: List[str] = []
         size = 0
         start = 0
         for index, message in enumerate(wire):
-            text = json.dumps(message, separators=(",", ":"))
+            text = _COMPACT.encode(message)
             if len(text) + _STORED_OVERHEAD > limit_msg:
                 raise AmsMessageException(
                     f"message {index} is too large: about {len(text) + _STORED_OVERHEAD} bytes "
@@ -225,9 +238,9 @@ class TopicsAPI(FacadeBase):
         return chunks
 
     # ---- ACLs, metrics, subscriptions of a topic, schemas -----------------------------------
-    def getacl_topic(self, topic: str, **reqkwargs: Any) -> JSONDict:
+    def getacl_topic(self, topic: str, **reqkwargs: Any) -> Acl:
         """The topic's ACL (``GET .../topics/{topic}:acl``): ``{"authorized_users": [str, ...]}``."""
-        reply: JSONDict = self._call("topics:acl", params=self._p(topic=topic), **reqkwargs)
+        reply: Acl = self._call("topics:acl", params=self._p(topic=topic), **reqkwargs)
         reply.setdefault("authorized_users", [])
         return reply
 
@@ -248,11 +261,11 @@ class TopicsAPI(FacadeBase):
         self._call("topics:modifyAcl", body, params=self._p(topic=topic), **reqkwargs)
         return True
 
-    def getmetrics_topic(self, topic: str, **reqkwargs: Any) -> JSONDict:
+    def getmetrics_topic(self, topic: str, **reqkwargs: Any) -> MetricList:
         """The topic's metrics (``GET .../topics/{topic}:metrics``): ``{"metrics": [...]}`` with
         ``topic.number_of_subscriptions``, ``number_of_messages``, ``number_of_bytes``,
         ``number_of_daily_messages`` and ``publishing_rate``."""
-        result: JSONDict = self._call("topics:metrics", params=self._p(topic=topic), **reqkwargs)
+        result: MetricList = self._call("topics:metrics", params=self._p(topic=topic), **reqkwargs)
         return result
 
     def list_topic_subs(self, topic: str, **reqkwargs: Any) -> List[str]:

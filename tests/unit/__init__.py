@@ -1,0 +1,1 @@
+"""Unit tests of the pymod client (``responses`` at the HTTP seam; no network, no real sleeps)."""
