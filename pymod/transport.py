@@ -73,6 +73,18 @@ _FAST_KWARGS = frozenset(("timeout", "allow_redirects", "proxies", "stream", "ve
 _CACHE_MAX = 256
 
 
+class _AmsSession(requests.Session):
+    """The session a client owns: like :class:`requests.Session`, but a redirect to another host
+    (only followed when a caller passes ``allow_redirects=True``) drops ``x-api-key`` as well as
+    ``Authorization``, so the token never leaves for a host it was not meant for."""
+
+    def rebuild_auth(self, prepared_request: requests.PreparedRequest,
+                     response: requests.Response) -> None:
+        super().rebuild_auth(prepared_request, response)
+        if self.should_strip_auth(response.request.url or "", prepared_request.url or ""):
+            prepared_request.headers.pop("x-api-key", None)
+
+
 def _check_endpoint(endpoint: object) -> str:
     if not isinstance(endpoint, str) or _HOST_RE.fullmatch(endpoint) is None:
         raise AmsArgumentException(
@@ -166,7 +178,7 @@ class AmsHttpRequests:
         self._base_url = f"https://{self.endpoint}/v1"
         self._own_session = session is None
         if session is None:
-            session = requests.Session()
+            session = _AmsSession()
             adapter = _PoolCachingAdapter(
                 pool_connections=4, pool_maxsize=pool_maxsize, max_retries=0
             )
@@ -215,8 +227,9 @@ class AmsHttpRequests:
     _warned_unverified = False
 
     def _warn_unverified(self, verify: object) -> None:
-        if verify is False and not AmsHttpRequests._warned_unverified:
-            AmsHttpRequests._warned_unverified = True
+        """Log once per client that TLS verification is off (client setting or a call's)."""
+        if verify is False and not self._warned_unverified:
+            self._warned_unverified = True
             log.warning(
                 "TLS certificate verification is disabled (verify=False) for %s: "
                 "anyone on the path can read and change the traffic, token included",
@@ -357,6 +370,8 @@ class AmsHttpRequests:
         kwargs = self._defaults
         if reqkwargs:
             kwargs = {**kwargs, **reqkwargs}
+            if reqkwargs.get("verify") is False:
+                self._warn_unverified(False)
         debug = log.isEnabledFor(logging.DEBUG)
         start = time.perf_counter() if debug else 0.0
         try:
@@ -396,19 +411,20 @@ class AmsHttpRequests:
 
         ``Session.request`` re-derives per call what does not change between calls of one client:
         it merges and validates the session's and our headers, parses and re-quotes the URL,
-        merges the cookie jars and hooks. That was about 40 % of the client CPU of a
-        single-message publish (benchmarks/README.md). For the session the client owns, while it
-        is in the state the client left it (``trust_env`` off, no auth, params or cookies, the
-        stock ``request``/``prepare_request``) and ``kwargs`` holds only keywords handled here,
-        the :class:`requests.PreparedRequest` is built from cached results of the same
-        ``requests`` functions and handed to ``session.send``, as ``Session.request`` would do:
-        adapters, response hooks, cookie extraction and the environment settings are unchanged.
-        Any other case -- an injected session included -- goes through ``session.request``.
+        merges the cookie jars, hooks and environment settings. That was about 40 % of the client
+        CPU of a single-message publish (benchmarks/README.md). For the session the client owns,
+        while it is in the state the client left it (``trust_env`` off, no auth, params or
+        cookies, the stock ``request``/``prepare_request``) and ``kwargs`` holds only keywords
+        handled here, the :class:`requests.PreparedRequest` is built from cached results of the
+        same ``requests`` functions and sent through the session's adapter, as ``Session.request``
+        would do: adapters, response hooks, cookie extraction and the environment settings are
+        unchanged. Any other case -- an injected session included -- goes through
+        ``session.request``.
 
-        ``Response.content`` reads the body in 10 KiB pieces, each a trip through urllib3's
-        read machinery: ~0.3 ms of CPU for a 165 KB pull of 100 x 1 KiB. When no response hook
-        could look at the response, the fast path sends with ``stream=True`` and reads the body
-        with ``iter_content(None)``: one read, same bytes, same exception mapping.
+        ``Response.content`` reads the body in 10 KiB pieces, each a trip through urllib3's read
+        machinery: ~0.3 ms of CPU for a 165 KB pull of 100 x 1 KiB. When no response hook could
+        look at the response, the fast path sends with ``stream=True`` and reads the body with
+        ``iter_content(None)``: one read, the same bytes, the same exception mapping.
         """
         session = self._session
         if not (
@@ -435,7 +451,9 @@ class AmsHttpRequests:
         prep.method = method
         if template is None:
             prep.prepare_headers(
-                merge_setting(headers, session.headers, dict_class=CaseInsensitiveDict)
+                merge_setting(  # type: ignore[no-untyped-call]
+                    headers, session.headers, dict_class=CaseInsensitiveDict
+                )
             )
             if len(self._header_cache) >= _CACHE_MAX:
                 self._header_cache.clear()
@@ -444,33 +462,35 @@ class AmsHttpRequests:
         prepared_url = self._url_cache.get(url)
         if prepared_url is None:
             prep.prepare_url(url, None)
+            prepared_url = str(prep.url)
             if len(self._url_cache) >= _CACHE_MAX:
                 self._url_cache.clear()
-            self._url_cache[url] = prepared_url = prep.url  # type: ignore[assignment]
+            self._url_cache[url] = prepared_url
         prep.url = prepared_url
-        prep._cookies = RequestsCookieJar()  # the (empty) session jar, as prepare_request merges it
+        # the merged cookie jar of prepare_request: empty, as the session's is
+        prep._cookies = RequestsCookieJar()  # type: ignore[attr-defined]
         body = data or None  # Session.request sends ``data or {}``: an empty body is no body
         prep.prepare_content_length(body)
         prep.body = body
-        prep.prepare_hooks(merge_hooks(prep.hooks, session.hooks))
+        prep.prepare_hooks(merge_hooks(prep.hooks, session.hooks))  # type: ignore[no-untyped-call]
         settings = self._env_settings(session, prepared_url, kwargs)
+        timeout = kwargs.get("timeout")
+        allow_redirects = kwargs.get("allow_redirects", True)
         read_at_once = not settings["stream"] and not prep.hooks["response"]
         if read_at_once:
             settings = {**settings, "stream": True}
-        timeout = kwargs.get("timeout")
-        allow_redirects = kwargs.get("allow_redirects", True)
         if (
             read_at_once and not allow_redirects
             and type(session).send is _SESSION_SEND and "send" not in session.__dict__
         ):
-            # What Session.send does for a request without hooks that does not follow
+            # What Session.send does for a request without response hooks that does not follow
             # redirects, without its bookkeeping for hooks and history (-30 us per request).
             adapter = session.get_adapter(url=prepared_url)
             start = time.perf_counter()
             resp = adapter.send(prep, timeout=timeout, **settings)
             resp.elapsed = timedelta(seconds=time.perf_counter() - start)
-            extract_cookies_to_jar(session.cookies, prep, resp.raw)
-            if resp.is_redirect:  # Session.send looks ahead at the redirect (not followed)
+            extract_cookies_to_jar(session.cookies, prep, resp.raw)  # type: ignore[no-untyped-call]
+            if resp.is_redirect:  # Session.send looks ahead at a redirect it does not follow
                 next(session.resolve_redirects(
                     resp, prep, yield_requests=True, timeout=timeout, **settings), None)
         else:
@@ -485,11 +505,11 @@ class AmsHttpRequests:
         """``session.merge_environment_settings(url, proxies, stream, verify, cert)`` as
         ``Session.request`` calls it, cached: with ``trust_env`` off (the fast path's condition)
         its result depends only on these arguments and the session's ``proxies``, ``stream``,
-        ``verify`` and ``cert``, which make the cache key. Saves ~20 us per request."""
+        ``verify`` and ``cert``, which make the cache key (-20 us per request)."""
         proxies = kwargs.get("proxies") or {}
         stream, verify, cert = kwargs.get("stream"), kwargs.get("verify"), kwargs.get("cert")
         if type(session).merge_environment_settings is not _SESSION_MERGE_ENV:
-            return session.merge_environment_settings(url, proxies, stream, verify, cert)
+            return dict(session.merge_environment_settings(url, proxies, stream, verify, cert))
         try:
             key = (
                 tuple(proxies.items()), stream, verify, cert,
@@ -497,14 +517,14 @@ class AmsHttpRequests:
             )
             settings = self._env_cache.get(key)
         except (TypeError, AttributeError):  # unhashable or unusual values: no caching
-            return session.merge_environment_settings(url, proxies, stream, verify, cert)
+            return dict(session.merge_environment_settings(url, proxies, stream, verify, cert))
         if settings is None:
-            settings = session.merge_environment_settings(url, proxies, stream, verify, cert)
+            settings = dict(session.merge_environment_settings(url, proxies, stream, verify, cert))
             if len(self._env_cache) >= _CACHE_MAX:
                 self._env_cache.clear()
             self._env_cache[key] = settings
         if settings.get("proxies"):  # each request gets its own (mutable) proxies mapping
-            settings = {**settings, "proxies": settings["proxies"].copy()}
+            return {**settings, "proxies": settings["proxies"].copy()}
         return settings
 
     def _retry_make_request(

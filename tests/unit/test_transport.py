@@ -452,3 +452,25 @@ def test_url_for(ams):
         ams.url_for("topics:show", project="DEMO", topic="../users")
     with pytest.raises(AmsArgumentException):
         ams.url_for("topics:show", project="DEMO")
+
+
+def test_followed_redirect_to_another_host_drops_the_token(rsps):
+    """Even when a caller asks for redirects, x-api-key is not sent to another host."""
+    client = make_client()
+    rsps.get(f"{BASE}/projects/DEMO/topics/alerts", status=302,
+             headers={"Location": "https://elsewhere.example.net/steal"})
+    rsps.get("https://elsewhere.example.net/steal", json={"name": "/projects/DEMO/topics/alerts"})
+    client.get_topic("alerts", allow_redirects=True)
+    assert rsps.calls[0].request.headers["x-api-key"] == TOKEN
+    assert "x-api-key" not in rsps.calls[1].request.headers
+
+
+def test_per_call_verify_false_warns_once_per_client(caplog, rsps):
+    client = make_client()
+    rsps.get(f"{BASE}/projects/DEMO/topics/alerts", json={"name": "/projects/DEMO/topics/alerts"})
+    rsps.get(f"{BASE}/projects/DEMO/topics/alerts", json={"name": "/projects/DEMO/topics/alerts"})
+    with caplog.at_level("WARNING", logger="pymod"):
+        client.get_topic("alerts", verify=False)
+        client.get_topic("alerts", verify=False)
+    warnings = [r for r in caplog.records if "verification is disabled" in r.getMessage()]
+    assert len(warnings) == 1
