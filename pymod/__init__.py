@@ -25,6 +25,7 @@ from pymod.amsmsg import AmsMessage
 from pymod.amssubscription import AmsSubscription
 from pymod.amstopic import AmsTopic
 from pymod.amsuser import AmsUser, AmsUserPage, AmsUserProject
+from pymod.consumer import Consumer, ConsumeResult, FileCheckpoint
 from pymod.retry import RetryPolicy
 
 __all__ = [
@@ -46,6 +47,9 @@ __all__ = [
     "AmsUserPage",
     "AmsUserProject",
     "ArgoMessagingService",
+    "ConsumeResult",
+    "Consumer",
+    "FileCheckpoint",
     "RetryPolicy",
     "__version__",
 ]

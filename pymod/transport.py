@@ -71,6 +71,8 @@ _SESSION_SEND = requests.Session.send
 # reqkwargs the fast path handles exactly as Session.request does; any other takes the ordinary path.
 _FAST_KWARGS = frozenset(("timeout", "allow_redirects", "proxies", "stream", "verify", "cert"))
 _CACHE_MAX = 256
+#: ``json.dumps(obj, separators=(",", ":"))`` without building a new encoder per call.
+_COMPACT = json.JSONEncoder(separators=(",", ":"))
 
 
 class _AmsSession(requests.Session):
@@ -80,8 +82,10 @@ class _AmsSession(requests.Session):
 
     def rebuild_auth(self, prepared_request: requests.PreparedRequest,
                      response: requests.Response) -> None:
-        super().rebuild_auth(prepared_request, response)
-        if self.should_strip_auth(response.request.url or "", prepared_request.url or ""):
+        super().rebuild_auth(prepared_request, response)  # type: ignore[no-untyped-call]
+        if self.should_strip_auth(  # type: ignore[no-untyped-call]
+            response.request.url or "", prepared_request.url or ""
+        ):
             prepared_request.headers.pop("x-api-key", None)
 
 
@@ -356,11 +360,9 @@ class AmsHttpRequests:
         if route_name is None:
             raise AmsArgumentException("route_name is required")
         route = resolve_route(route_name)
-        data: Optional[Union[str, bytes]]
-        if body is None or isinstance(body, (str, bytes)):
-            data = body
-        else:
-            data = json.dumps(body, separators=(",", ":"))
+        data: Optional[Union[str, bytes]] = (
+            body if body is None or isinstance(body, (str, bytes)) else _COMPACT.encode(body)
+        )
         headers: MutableMapping[str, str] = self._headers
         extra = reqkwargs.pop("headers", None)
         if extra or route is AUTHN_ROUTE:
