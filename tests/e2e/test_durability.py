@@ -1,6 +1,6 @@
 """kill -9 of an emulator with a data directory, in the middle of a publish/consume run.
 
-After a restart on the same data directory:
+After a restart on the same data directory (topics, subscriptions, users and ACLs are kept):
 
 * every message whose publish was confirmed is still there, byte for byte;
 * the committed offset is at least one past the last confirmed acknowledgement (nothing acknowledged
@@ -60,6 +60,8 @@ def test_kill_9_mid_run_loses_nothing(data_dir: Path) -> None:
     ams = _client(settings)
     ams.create_topic("durable")
     ams.create_sub("durable-sub", "durable", ackdeadline=600)
+    carol = ams.create_project_member("durable-carol", roles=["consumer"])
+    ams.modifyacl_sub("durable-sub", ["durable-carol"])
 
     published: Dict[int, bytes] = {}  # confirmed publishes: offset -> payload
     acked_up_to = 0  # offset after the last confirmed acknowledgement
@@ -90,6 +92,11 @@ def test_kill_9_mid_run_loses_nothing(data_dir: Path) -> None:
     try:
         assert settings2["AMS_TOKEN"] == settings["AMS_TOKEN"]
         ams2 = _client(settings2)
+        # Users, tokens, memberships and ACLs survive too.
+        survivor = ams2.get_user("durable-carol")
+        assert (survivor.uuid, survivor.token) == (carol.uuid, carol.token)
+        assert survivor.projects[0].roles == ["consumer"]
+        assert ams2.getacl_sub("durable-sub") == {"authorized_users": ["durable-carol"]}
         offsets = ams2.getoffsets_sub("durable-sub")
         assert isinstance(offsets, dict)
         assert offsets["max"] >= max(published) + 1
