@@ -663,7 +663,7 @@ class AmsService:
         if topic is None:
             raise not_found("Topic")
         push = PushConfig()
-        if raw_push != _RawPush():
+        if raw_push != PushConfig():
             push = self._push_config(raw_push, None)
         if self.store.subscription(ctx.proj.id, ctx.vars["subscription"]) is not None:
             raise exists("Subscription")
@@ -793,7 +793,7 @@ class AmsService:
         body = _decode(error, lambda: dec.parse_struct(ctx.body))
         raw = _decode(error, lambda: _push_body(dec.get_obj(body, "pushConfig")))
         sub = self._sub(ctx)
-        if raw == _RawPush():
+        if raw == PushConfig():
             self.store.set_push_config(sub.id, PushConfig())
             worker = self.store.user_by_name(self.push_worker_name)
             if worker is not None and sub.push.type and sub.push.verified:
@@ -803,7 +803,7 @@ class AmsService:
         self.store.set_push_config(sub.id, push)
         return literal_response()
 
-    def _push_config(self, raw: _RawPush, previous: Optional[PushConfig]) -> PushConfig:
+    def _push_config(self, raw: PushConfig, previous: Optional[PushConfig]) -> PushConfig:
         """Validate a non-empty push configuration (spec 5.3); ``previous`` on modify."""
         if not self.push_enabled:
             raise conflict("Push functionality is currently disabled")
@@ -1540,31 +1540,13 @@ class AmsService:
 # ---------------------------------------------------------------------------- body shapes
 
 
-@dataclasses.dataclass(frozen=True)
-class _RawPush:
-    """The ``pushConfig`` object of a request body, decoded."""
-
-    type: str = ""
-    endpoint: str = ""
-    max_messages: int = 0
-    auth_type: str = ""
-    auth_value: str = ""
-    retry_type: str = ""
-    retry_period: int = 0
-    verification_hash: str = ""
-    verified: bool = False
-    mattermost_url: str = ""
-    mattermost_username: str = ""
-    mattermost_channel: str = ""
-    base64_decode: bool = False
-
-
-def _push_body(raw: Optional[dict[str, Any]]) -> _RawPush:
+def _push_body(raw: Optional[dict[str, Any]]) -> PushConfig:
+    """The ``pushConfig`` object of a request body, decoded as given (not yet validated)."""
     if raw is None:
-        return _RawPush()
+        return PushConfig()
     auth = dec.get_obj(raw, "authorizationHeader") or {}
     retry = dec.get_obj(raw, "retryPolicy") or {}
-    return _RawPush(
+    return PushConfig(
         type=dec.get_str(raw, "type"),
         endpoint=dec.get_str(raw, "pushEndpoint"),
         max_messages=dec.get_int(raw, "maxMessages"),
@@ -1581,7 +1563,7 @@ def _push_body(raw: Optional[dict[str, Any]]) -> _RawPush:
     )
 
 
-def _retry_policy(raw: _RawPush) -> tuple[str, int]:
+def _retry_policy(raw: PushConfig) -> tuple[str, int]:
     retry_type = raw.retry_type or "linear"
     if retry_type not in ("linear", "slowstart"):
         raise invalid("Retry policy can only be of 'linear' or 'slowstart' type")

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict, Iterator, List, Optional
+from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 from pymod.amsexceptions import AmsArgumentException
 from pymod.amsuser import AmsUser, AmsUserPage, AmsUserProject
-from pymod.facade.base import FacadeBase, JSONDict, check_int, check_str_list
+from pymod.facade.base import FacadeBase, JSONDict, check_str_list, walk_pages
 from pymod.facade.topics import _page_query
 from pymod.routes import validate_name
 from pymod.types import MetricList, Project, Registration
@@ -102,14 +102,12 @@ class AccountsAPI(FacadeBase):
         self, details: bool = True, page_size: int = 100, **reqkwargs: Any
     ) -> Iterator[AmsUser]:
         """Yield every user, fetching ``page_size`` per request."""
-        check_int("page_size", page_size, 1)
-        token = ""
-        while True:
+
+        def fetch(token: str) -> Tuple[List[AmsUser], str]:
             page = self.list_users(details, page_size, token, **reqkwargs)
-            yield from page.users
-            token = page.next_page_token
-            if not token:
-                return
+            return page.users, page.next_page_token
+
+        return walk_pages(page_size, fetch)
 
     def update_user(
         self,
@@ -300,14 +298,12 @@ class AccountsAPI(FacadeBase):
         **reqkwargs: Any,
     ) -> Iterator[AmsUser]:
         """Yield every member of ``project``, ``page_size`` per request."""
-        check_int("page_size", page_size, 1)
-        token = ""
-        while True:
+
+        def fetch(token: str) -> Tuple[List[AmsUser], str]:
             page = self.list_project_members(project, details, page_size, token, **reqkwargs)
-            yield from page.users
-            token = page.next_page_token
-            if not token:
-                return
+            return page.users, page.next_page_token
+
+        return walk_pages(page_size, fetch)
 
     # ---- registrations ---------------------------------------------------------------------
     def create_registration(

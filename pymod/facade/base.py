@@ -3,7 +3,20 @@
 from __future__ import annotations
 
 import datetime
-from typing import Any, Dict, List, Mapping, Optional, Type, TypeVar, Union
+from typing import (
+    Any,
+    Callable,
+    Dict,
+    Iterable,
+    Iterator,
+    List,
+    Mapping,
+    Optional,
+    Tuple,
+    Type,
+    TypeVar,
+    Union,
+)
 
 import requests
 
@@ -176,3 +189,19 @@ def iso_date(name: str, value: object) -> Optional[str]:
     if isinstance(value, datetime.date):
         return value.strftime("%Y-%m-%d")
     raise AmsArgumentException(f"{name} must be a datetime.date or datetime, got {type(value).__name__}")
+
+
+def walk_pages(page_size: int, fetch: Callable[[str], Tuple[Iterable[T], str]]) -> Iterator[T]:
+    """Yield the items of every page, lazily: ``fetch(page_token)`` returns a page's items and
+    the next page token (``""`` after the last page).
+
+    Raises:
+        AmsArgumentException: ``page_size`` is not an int >= 1 (before any request).
+    """
+    check_int("page_size", page_size, 1)
+    token = ""
+    while True:
+        items, token = fetch(token)
+        yield from items
+        if not token:
+            return

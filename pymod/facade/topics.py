@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Union
+from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
 
 from pymod.amsexceptions import (
     AmsArgumentException,
@@ -14,7 +14,7 @@ from pymod.amsexceptions import (
 )
 from pymod.amsmsg import AmsMessage, wire_message
 from pymod.amstopic import AmsTopic
-from pymod.facade.base import FacadeBase, JSONDict, check_int, check_str_list, reply_field
+from pymod.facade.base import FacadeBase, JSONDict, check_int, check_str_list, reply_field, walk_pages
 from pymod.routes import validate_name
 from pymod.types import Acl, MetricList, PublishResult, Topic, TopicList
 
@@ -103,16 +103,15 @@ class TopicsAPI(FacadeBase):
             yield self._topic_obj(item)
 
     def _walk_pages(
-        self, lister: Any, key: str, page_size: int, **reqkwargs: Any
+        self, lister: Callable[..., Mapping[str, Any]], key: str, page_size: int, **reqkwargs: Any
     ) -> Iterator[JSONDict]:
-        check_int("page_size", page_size, 1)
-        token = ""
-        while True:
+        """The items under ``key`` of every page of the listing ``lister``."""
+
+        def fetch(token: str) -> Tuple[List[JSONDict], str]:
             page = lister(page_size=page_size, page_token=token, **reqkwargs)
-            yield from page.get(key) or []
-            token = page.get("nextPageToken") or ""
-            if not token:
-                return
+            return page.get(key) or [], page.get("nextPageToken") or ""
+
+        return walk_pages(page_size, fetch)
 
     def delete_topic(self, topic: str, **reqkwargs: Any) -> JSONDict:
         """Delete ``topic`` and its messages (``DELETE /v1/projects/{project}/topics/{topic}``).
