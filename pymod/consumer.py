@@ -16,7 +16,7 @@
     print(result)
 
 How AMS delivery works, and what the consumer does about it
-----------------------------------------------------------
+-----------------------------------------------------------
 
 * A pull returns the messages from the subscription's committed offset on; they are *not* hidden
   from later pulls. An acknowledgement is cumulative (acking the message at offset ``m`` commits

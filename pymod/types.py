@@ -6,10 +6,13 @@ decoded from the service's JSON replies. This module describes them as
 (``camelCase`` where AMS uses it, ``snake_case`` where AMS does). At run time they are ordinary
 dicts; the classes only inform ``mypy``/``pyright`` and editors::
 
-    from pymod.types import Subscription
+    page = ams.list_topics()              # a TopicList
+    for topic in page["topics"]:          # each a Topic
+        print(topic["name"], topic.get("schema", "-"))
 
-    sub: Subscription = ams.get_sub("alerts-sub")
-    print(sub["pushConfig"]["type"] or "pull", sub["ackDeadlineSeconds"])
+    status = ams.status()                 # a Status
+    if status.get("push_functionality") == "disabled":
+        ...
 
 Keys that AMS omits in some replies are declared in a ``total=False`` part of the class (for
 example ``Topic["schema"]`` exists only when a schema is attached); read them with ``.get()``.

@@ -29,8 +29,9 @@ The emulator is shared, so give each test its own topic and subscription names.
 A test that enables fault injection should clear it again (``try/finally``), or
 use its own emulator (``with Emulator() as emu: ...``).
 
-Without the entry point (e.g. running from a source checkout), enable the plugin
-in a ``conftest.py`` with ``pytest_plugins = ["pymod.emulator.pytest_plugin"]``.
+Installing pymod (also ``pip install -e``) registers the plugin. Only when pymod is
+importable without being installed (e.g. through ``PYTHONPATH``), enable it in a
+``conftest.py`` with ``pytest_plugins = ["pymod.emulator.pytest_plugin"]``.
 """
 
 from __future__ import annotations
