@@ -7,6 +7,7 @@ through :mod:`pymod.routes`, the default timeout, the mapping of replies to exce
 
 from __future__ import annotations
 
+import http.client
 import json
 import logging
 import os
@@ -472,7 +473,10 @@ class AmsHttpRequests:
         # the merged cookie jar of prepare_request: empty, as the session's is
         prep._cookies = RequestsCookieJar()  # type: ignore[attr-defined]
         body = data or None  # Session.request sends ``data or {}``: an empty body is no body
-        prep.prepare_content_length(body)
+        if isinstance(body, str) and body.isascii():  # as super_len(), without encoding a copy
+            prep.headers["Content-Length"] = str(len(body))
+        else:
+            prep.prepare_content_length(body)
         prep.body = body
         prep.prepare_hooks(merge_hooks(prep.hooks, session.hooks))  # type: ignore[no-untyped-call]
         settings = self._env_settings(session, prepared_url, kwargs)
@@ -491,13 +495,18 @@ class AmsHttpRequests:
             start = time.perf_counter()
             resp = adapter.send(prep, timeout=timeout, **settings)
             resp.elapsed = timedelta(seconds=time.perf_counter() - start)
-            extract_cookies_to_jar(session.cookies, prep, resp.raw)  # type: ignore[no-untyped-call]
+            if "set-cookie" in resp.headers or "set-cookie2" in resp.headers:  # else a no-op
+                extract_cookies_to_jar(  # type: ignore[no-untyped-call]
+                    session.cookies, prep, resp.raw
+                )
             if resp.is_redirect:  # Session.send looks ahead at a redirect it does not follow
                 next(session.resolve_redirects(
                     resp, prep, yield_requests=True, timeout=timeout, **settings), None)
         else:
             resp = session.send(prep, timeout=timeout, allow_redirects=allow_redirects, **settings)
-        if read_at_once and resp.raw is not None and resp.status_code:
+        if read_at_once and isinstance(
+            getattr(resp.raw, "_original_response", None), http.client.HTTPResponse
+        ):  # a body from the network: http.client ends it (iter_content(None) relies on that)
             return resp, b"".join(resp.iter_content(None))
         return resp, resp.content
 
