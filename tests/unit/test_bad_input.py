@@ -9,7 +9,7 @@ the other arguments: message data and attributes, numbers, ackIds, timestamps, l
 from __future__ import annotations
 
 import datetime
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 
 import pytest
 import responses
@@ -21,8 +21,6 @@ from pymod import (
     AmsUserProject,
     ArgoMessagingService,
 )
-
-from ._support import make_client
 
 ACK = "projects/DEMO/subscriptions/sub:3"
 BIG = b"x" * 1_200_000  # Base64 > 1.5 MB
@@ -119,20 +117,6 @@ MATRIX: list[tuple[str, Call, type, str]] = [
     ("pullopt-unknown", lambda c: c.set_pullopt("maxMessage", 3), Exception, "Invalid pull option"),
     ("token-not-str", lambda c: setattr(c, "token", 123), AmsArgumentException, "token must be a str"),
 ]
-
-
-@pytest.fixture
-def ams() -> Iterator[ArgoMessagingService]:
-    client = make_client()
-    yield client
-    client.close()
-
-
-@pytest.fixture
-def nonet() -> Iterator[responses.RequestsMock]:
-    """No request may be sent: any would fail the test."""
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        yield mock
 
 
 @pytest.mark.parametrize(("call", "exc", "fragment"), [pytest.param(*row[1:], id=row[0]) for row in MATRIX])
