@@ -15,8 +15,6 @@ one entry point.
 
 from __future__ import annotations
 
-from typing import Any
-
 from pymod.facade.accounts import AccountsAPI
 from pymod.facade.base import MAX_MESSAGE_BYTES, JSONDict
 from pymod.facade.service import ServiceAPI
@@ -63,9 +61,3 @@ class ArgoMessagingService(SubscriptionsAPI, AccountsAPI, ServiceAPI):
         AmsArgumentException: an invalid endpoint, project or setting.
         AmsServiceException: no token and no certificate, or the certificate was refused.
     """
-
-    def __enter__(self) -> ArgoMessagingService:
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.close()

@@ -186,17 +186,13 @@ def resolve_route(name: str) -> Route:
     Raises:
         AmsArgumentException: the name is unknown.
     """
+    name = LEGACY_ROUTE_NAMES.get(name, name)
     route = ROUTES.get(name)
-    if route is None:
-        if name == AUTHN_ROUTE.name:
-            return AUTHN_ROUTE
-        legacy = LEGACY_ROUTE_NAMES.get(name)
-        route = ROUTES.get(legacy) if legacy else None
-        if route is None:
-            if legacy == AUTHN_ROUTE.name:
-                return AUTHN_ROUTE
-            raise AmsArgumentException(f"unknown route name {name!r}")
-    return route
+    if route is not None:
+        return route
+    if name == AUTHN_ROUTE.name:
+        return AUTHN_ROUTE
+    raise AmsArgumentException(f"unknown route name {name!r}")
 
 
 def validate_name(kind: str, value: object) -> str:

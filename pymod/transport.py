@@ -14,7 +14,7 @@ import os
 import re
 import time
 from datetime import timedelta
-from typing import Any, Dict, Mapping, MutableMapping, Optional, Tuple, Union
+from typing import Any, Dict, Mapping, MutableMapping, Optional, Tuple, TypeVar, Union
 from urllib.parse import urlencode
 
 import requests
@@ -59,8 +59,8 @@ logging.getLogger("urllib3.connectionpool").addFilter(_RedactTokens())
 DEFAULT_TIMEOUT = 30.0
 
 Timeout = Union[float, Tuple[float, float], None]
+_Client = TypeVar("_Client", bound="AmsHttpRequests")
 
-_RETRY_KEYS = ("retry", "retrysleep", "retrybackoff")
 _HOST_RE = re.compile(r"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?")
 
 # The fast path of _send (see there) stands in for these two methods; a session whose class
@@ -633,7 +633,7 @@ class AmsHttpRequests:
         if self._own_session:
             self._session.close()
 
-    def __enter__(self) -> AmsHttpRequests:
+    def __enter__(self: _Client) -> _Client:
         return self
 
     def __exit__(self, *exc: object) -> None:

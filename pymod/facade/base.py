@@ -79,9 +79,6 @@ class FacadeBase(AmsHttpRequests):
     def __repr__(self) -> str:
         return f"{type(self).__name__}(endpoint={self.endpoint!r}, project={self.project!r})"
 
-    def __enter__(self) -> FacadeBase:
-        return self
-
     # ---- helpers --------------------------------------------------------------------------
     def _project_or_default(self, project: Optional[str]) -> str:
         project = project or self.project
