@@ -8,6 +8,11 @@ probability :attr:`FaultConfig.rate` the request gets one of the configured
 ``"502"``, ``"503"``, ``"504"``, ``"408"``
     The balancer's own HTML error page (spec section 1.7), ``Content-Type:
     text/html``. The AMS app never sees the request (nothing is stored).
+``"ams-408"``
+    AMS's own ``408 TIMEOUT`` error envelope (``"ack timeout"``), the answer to an
+    acknowledgement after the ack deadline. AMS sends it only for acknowledgements,
+    so only ``:acknowledge`` requests get it (others drawing it get no fault). The
+    app never sees the request: the acknowledgement is not stored.
 ``"reset-before"``
     The connection is dropped before the app handles the request: no response
     at all, nothing stored.
@@ -66,6 +71,7 @@ FAULT_KINDS: Tuple[str, ...] = (
     "503",
     "504",
     "408",
+    "ams-408",
     "reset-before",
     "reset-after",
     "delay",
@@ -176,8 +182,11 @@ class _State:
             return None
         if self.rng.random() >= config.rate:
             return None
+        kind = self.rng.choice(config.kinds)
+        if kind == "ams-408" and not path.endswith(":acknowledge"):
+            return None
         self.injected += 1
-        return self.rng.choice(config.kinds)
+        return kind
 
 
 class FaultInjector:
@@ -238,6 +247,8 @@ class FaultInjector:
             await self.app(scope, receive, self._delayed(send, self._state.config.delay))
         elif kind == "truncate":
             await self._truncate(scope, receive, send)
+        elif kind == "ams-408":
+            await _send_ack_timeout(send)
         else:
             await _send_balancer_page(send, int(kind))
 
@@ -321,6 +332,27 @@ async def _send_balancer_page(send: Send, status: int) -> None:
         }
     )
     await send({"type": "http.response.body", "body": body})
+
+
+_ACK_TIMEOUT = (
+    b'{\n   "error": {\n      "code": 408,\n      "message": "ack timeout",\n'
+    b'      "status": "TIMEOUT"\n   }\n}'
+)
+
+
+async def _send_ack_timeout(send: Send) -> None:
+    """AMS's 408 for a late acknowledgement (spec 5.10): the 3-space error envelope."""
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 408,
+            "headers": [
+                (b"content-type", b"application/json; charset=utf-8"),
+                (b"content-length", str(len(_ACK_TIMEOUT)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": _ACK_TIMEOUT})
 
 
 async def _wait_disconnect(receive: Receive) -> None:

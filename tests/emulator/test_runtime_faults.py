@@ -199,3 +199,23 @@ def test_describe() -> None:
     assert FaultConfig().describe() == "off"
     text = FaultConfig(rate=0.25, kinds=("503", "delay"), seed=3, delay=2).describe()
     assert "rate=0.25" in text and "503,delay" in text and "seed=3" in text and "2s" in text
+
+
+def test_ams_408_answers_acknowledgements_only(emu: Emulator) -> None:
+    topic = _new_topic(emu)
+    sub = f"{topic}-sub"
+    body = {"topic": f"projects/{emu.project}/topics/{topic}"}
+    assert _api(emu, "PUT", f"/subscriptions/{sub}", json=body).status_code == 200
+    before = emu.fault_counts().get("ams-408", 0)
+    emu.set_faults(FaultConfig(rate=1.0, kinds=("ams-408",)))
+    assert _publish(emu, topic).status_code == 200  # not an acknowledgement: no fault
+    pulled = _api(emu, "POST", f"/subscriptions/{sub}:pull",
+                  json={"maxMessages": "1", "returnImmediately": "true"})
+    ack_id = pulled.json()["receivedMessages"][0]["ackId"]
+    refused = _api(emu, "POST", f"/subscriptions/{sub}:acknowledge", json={"ackIds": [ack_id]})
+    assert refused.status_code == 408
+    assert refused.json() == {"error": {"code": 408, "message": "ack timeout", "status": "TIMEOUT"}}
+    assert emu.fault_counts().get("ams-408", 0) == before + 1
+    emu.clear_faults()
+    offsets = _api(emu, "GET", f"/subscriptions/{sub}:offsets").json()
+    assert offsets["current"] == 0  # the refused acknowledgement was not stored
