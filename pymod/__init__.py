@@ -22,6 +22,8 @@ from pymod.amsexceptions import (
     AmsTimeoutException,
 )
 from pymod.amsmsg import AmsMessage
+from pymod.amsproject import AmsProject
+from pymod.amsschema import AmsSchema
 from pymod.amssubscription import AmsSubscription
 from pymod.amstopic import AmsTopic
 from pymod.amsuser import AmsUser, AmsUserPage, AmsUserProject
@@ -37,8 +39,10 @@ __all__ = [
     "AmsHttpRequests",
     "AmsMessage",
     "AmsMessageException",
+    "AmsProject",
     "AmsPublishException",
     "AmsResponseException",
+    "AmsSchema",
     "AmsServiceException",
     "AmsSubscription",
     "AmsTimeoutException",

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict, Iterator, List, Optional, Tuple
+from typing import Any, Dict, Iterator, List, Literal, Optional, Tuple, Union, overload
 
 from pymod.amsexceptions import AmsArgumentException
+from pymod.amsproject import AmsProject
 from pymod.amsuser import AmsUser, AmsUserPage, AmsUserProject
 from pymod.facade.base import FacadeBase, JSONDict, check_str_list, walk_pages
 from pymod.facade.topics import _page_query
@@ -168,10 +169,26 @@ class AccountsAPI(FacadeBase):
                                       **reqkwargs)
         return result
 
-    def get_project(self, name: str, **reqkwargs: Any) -> Project:
-        """Project ``name`` (``GET /v1/projects/{project}``)."""
+    @overload
+    def get_project(self, name: str, retobj: Literal[False] = ..., **reqkwargs: Any) -> Project: ...
+
+    @overload
+    def get_project(self, name: str, retobj: Literal[True], **reqkwargs: Any) -> AmsProject: ...
+
+    def get_project(
+        self, name: str, retobj: bool = False, **reqkwargs: Any
+    ) -> Union[Project, AmsProject]:
+        """Project ``name`` (``GET /v1/projects/{project}``).
+
+        Args:
+            retobj: return an :class:`~pymod.amsproject.AmsProject` (to manage the project and
+                its members) instead of the JSON object.
+
+        Raises:
+            AmsServiceException: 404 if it does not exist.
+        """
         result: Project = self._call("projects:show", params={"project": name}, **reqkwargs)
-        return result
+        return AmsProject(result["name"], init=self) if retobj else result  # type: ignore[arg-type]
 
     def list_projects(self, **reqkwargs: Any) -> List[Project]:
         """Every project (``GET /v1/projects``), as a list of project objects (AMS does not

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import datetime
-from typing import Any, Dict, List, Mapping, Optional
+from typing import Any, Dict, List, Literal, Mapping, Optional, Union, overload
 
 from pymod.amsexceptions import AmsArgumentException
+from pymod.amsschema import AmsSchema
 from pymod.facade.base import FacadeBase, JSONDict, check_str_list, iso_date
 from pymod.routes import validate_name
 from pymod.types import MessageReply, MetricList, Schema, Status, UsageReport, VaReport, Version
@@ -53,10 +54,25 @@ class ServiceAPI(FacadeBase):
                                       **reqkwargs)
         return result
 
-    def get_schema(self, name: str, **reqkwargs: Any) -> Schema:
-        """Schema ``name`` (``GET /v1/projects/{project}/schemas/{schema}``)."""
+    @overload
+    def get_schema(self, name: str, retobj: Literal[False] = ..., **reqkwargs: Any) -> Schema: ...
+
+    @overload
+    def get_schema(self, name: str, retobj: Literal[True], **reqkwargs: Any) -> AmsSchema: ...
+
+    def get_schema(
+        self, name: str, retobj: bool = False, **reqkwargs: Any
+    ) -> Union[Schema, AmsSchema]:
+        """Schema ``name`` (``GET /v1/projects/{project}/schemas/{schema}``).
+
+        Args:
+            retobj: return an :class:`~pymod.amsschema.AmsSchema` instead of the JSON object.
+
+        Raises:
+            AmsServiceException: 404 if it does not exist.
+        """
         result: Schema = self._call("schemas:show", params=self._p(schema=name), **reqkwargs)
-        return result
+        return AmsSchema(result, init=self) if retobj else result  # type: ignore[arg-type]
 
     def list_schemas(self, **reqkwargs: Any) -> List[Schema]:
         """The project's schemas (``GET /v1/projects/{project}/schemas``), as a list."""

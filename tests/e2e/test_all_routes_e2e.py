@@ -172,6 +172,9 @@ def test_projects_and_members(emulator: Emulator, people: Dict[str, ArgoMessagin
                                        email="erin@example.org")
     assert erin.token and erin.projects[0].roles == ["consumer"]
     assert admin.get_project_member("routes-erin", project="routes-proj").name == "routes-erin"
+    proj = admin.get_project("routes-proj", retobj=True)
+    assert [u.name for u in proj.members()] == ["routes-erin"]
+    assert proj.member("routes-erin").projects[0].roles == ["consumer"]
     again = admin.update_project_member("routes-erin", ["publisher"], project="routes-proj")
     assert again.projects[0].roles == ["publisher"]
     admin.add_project_member("routes-bob", project="routes-proj", roles=["consumer"])
@@ -230,6 +233,8 @@ def test_schemas(people: Dict[str, ArgoMessagingService]) -> None:
     assert schema["name"].endswith("/schemas/routes-reading") and schema["type"] == "json"
     assert alice.get_schema("routes-reading")["schema"]["required"] == ["temp"]
     assert "routes-reading" in {s["name"].rsplit("/", 1)[1] for s in alice.list_schemas()}
+    assert alice.get_schema("routes-reading", retobj=True).validate({"temp": 1}) == {
+        "message": "Message validated successfully"}
     ok = alice.validate_schema_message("routes-reading", {"temp": 21.5})
     assert ok == {"message": "Message validated successfully"}
     with pytest.raises(AmsServiceException) as info:
