@@ -7,21 +7,18 @@ through :mod:`pymod.routes`, the default timeout, the mapping of replies to exce
 
 from __future__ import annotations
 
-import http.client
 import json
 import logging
 import os
 import re
 import time
-from datetime import timedelta
 from typing import Any, Dict, Mapping, MutableMapping, Optional, Tuple, TypeVar, Union
 from urllib.parse import urlencode
 
 import requests
 import requests.adapters
-from requests.cookies import RequestsCookieJar, extract_cookies_to_jar
-from requests.models import PreparedRequest
-from requests.sessions import merge_hooks, merge_setting
+import urllib3
+from requests.sessions import merge_setting
 from requests.structures import CaseInsensitiveDict
 
 from pymod.__version__ import __version__
@@ -63,14 +60,11 @@ _Client = TypeVar("_Client", bound="AmsHttpRequests")
 
 _HOST_RE = re.compile(r"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?")
 
-# The fast path of _send (see there) stands in for these two methods; a session whose class
-# replaces them (or a test that patches them) takes the ordinary path.
-_SESSION_REQUEST = requests.Session.request
-_SESSION_PREPARE = requests.Session.prepare_request
-_SESSION_MERGE_ENV = requests.Session.merge_environment_settings
-_SESSION_SEND = requests.Session.send
-# reqkwargs the fast path handles exactly as Session.request does; any other takes the ordinary path.
-_FAST_KWARGS = frozenset(("timeout", "allow_redirects", "proxies", "stream", "verify", "cert"))
+#: ``HTTPAdapter.send`` as requests defines it. When it is replaced (``responses`` patches it to mock
+#: HTTP in tests), every request goes through ``session.request``, so the replacement sees it.
+_ADAPTER_SEND = requests.adapters.HTTPAdapter.send
+#: reqkwargs that the direct path handles; any other keyword takes ``session.request``.
+_DIRECT_KWARGS = frozenset(("timeout", "verify", "cert", "allow_redirects", "proxies", "stream"))
 _CACHE_MAX = 256
 #: ``json.dumps(obj, separators=(",", ":"))`` without building a new encoder per call.
 _COMPACT = json.JSONEncoder(separators=(",", ":"))
@@ -103,42 +97,6 @@ def _bare_host(endpoint: str) -> str:
     match = _HOST_RE.fullmatch(endpoint)
     assert match is not None
     return match.group(1)
-
-
-class _PoolCachingAdapter(requests.adapters.HTTPAdapter):
-    """The HTTPAdapter of the sessions the client makes: it remembers the urllib3 connection
-    pool of each (origin, ``verify``, ``cert``).
-
-    ``HTTPAdapter.get_connection_with_tls_context`` parses the URL, looks at the CA path on disk
-    and normalises a pool key on every request (~50 us per request measured, benchmarks/README.md);
-    the answer only changes when the pool manager drops the pool, which closes it. Requests with
-    proxies take the ordinary path.
-    """
-
-    def get_connection_with_tls_context(
-        self, request: requests.PreparedRequest, verify: Any, proxies: Any = None,
-        cert: Any = None,
-    ) -> Any:
-        url = request.url
-        if proxies or not isinstance(url, str):
-            return super().get_connection_with_tls_context(request, verify, proxies, cert)
-        end = url.find("/", url.find("//") + 2)
-        try:
-            key = (url if end < 0 else url[:end], verify, cert)
-            cache = self.__dict__.setdefault("_pymod_pools", {})
-            pool = cache.get(key)
-        except TypeError:  # an unhashable verify/cert
-            return super().get_connection_with_tls_context(request, verify, proxies, cert)
-        if pool is None or pool.pool is None:  # unknown, or closed by the pool manager
-            pool = super().get_connection_with_tls_context(request, verify, proxies, cert)
-            if len(cache) >= _CACHE_MAX:
-                cache.clear()
-            cache[key] = pool
-        return pool
-
-    def close(self) -> None:
-        self.__dict__.pop("_pymod_pools", None)
-        super().close()
 
 
 class AmsHttpRequests:
@@ -184,16 +142,17 @@ class AmsHttpRequests:
         self._own_session = session is None
         if session is None:
             session = _AmsSession()
-            adapter = _PoolCachingAdapter(
+            adapter = requests.adapters.HTTPAdapter(
                 pool_connections=4, pool_maxsize=pool_maxsize, max_retries=0
             )
             session.mount("https://", adapter)
             session.mount("http://", adapter)
         self._session = session
-        # prepared URL by raw URL, and prepared headers by (session headers, our headers): see _send
-        self._url_cache: Dict[str, str] = {}
-        self._header_cache: Dict[Any, CaseInsensitiveDict[Any]] = {}
-        self._env_cache: Dict[Any, Dict[str, Any]] = {}
+        # for _send's direct path: (connection pool, path) by (URL, verify, cert); the headers
+        # to send by (our headers, the session's); urllib3 timeouts by requests-style timeout
+        self._targets: Dict[Tuple[str, Any, Any], Tuple[Any, str]] = {}
+        self._wire_headers: Dict[Any, Dict[str, str]] = {}
+        self._timeouts: Dict[Any, urllib3.Timeout] = {}
         self._defaults = self._resolve_defaults(verify)
         self._headers: Dict[str, str] = {
             "Content-Type": "application/json",
@@ -378,12 +337,11 @@ class AmsHttpRequests:
         debug = log.isEnabledFor(logging.DEBUG)
         start = time.perf_counter() if debug else 0.0
         try:
-            resp, content = self._send(route.method, url, data, headers, kwargs)
-        except requests.exceptions.RequestException as exc:
+            status, content = self._send(route.method, url, data, headers, kwargs)
+        except (requests.exceptions.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
             if debug:
                 log.debug("%s %s -> %s", route.method, redact_url(url), type(exc).__name__)
             raise AmsConnectionException(exc, route.name) from None
-        status = resp.status_code
         if debug:
             log.debug(
                 "%s %s -> %d (%d bytes, %.1f ms)", route.method, redact_url(url), status,
@@ -408,135 +366,96 @@ class AmsHttpRequests:
     def _send(
         self, method: str, url: str, data: Optional[Union[str, bytes]],
         headers: Mapping[str, str], kwargs: Mapping[str, Any],
-    ) -> Tuple[requests.Response, bytes]:
-        """``session.request(method, url, data=data, headers=headers, **kwargs)`` and the
-        response's content, faster.
+    ) -> Tuple[int, bytes]:
+        """Send one request; its status and body.
 
-        ``Session.request`` re-derives per call what does not change between calls of one client:
-        it merges and validates the session's and our headers, parses and re-quotes the URL,
-        merges the cookie jars, hooks and environment settings. That was about 40 % of the client
-        CPU of a single-message publish (benchmarks/README.md). For the session the client owns,
-        while it is in the state the client left it (``trust_env`` off, no auth, params or
-        cookies, the stock ``request``/``prepare_request``) and ``kwargs`` holds only keywords
-        handled here, the :class:`requests.PreparedRequest` is built from cached results of the
-        same ``requests`` functions and sent through the session's adapter, as ``Session.request``
-        would do: adapters, response hooks, cookie extraction and the environment settings are
-        unchanged. Any other case -- an injected session included -- goes through
-        ``session.request``.
+        For the session the client owns, in the state the client left it (no proxies, hooks,
+        auth, cookies or replaced adapter) and with only the keywords listed in
+        ``_DIRECT_KWARGS``, the request goes straight to the urllib3 connection pool of the
+        session's adapter, as ``HTTPAdapter.send`` would send it: same pool (keep-alive, TLS
+        settings from ``verify``/``cert``), same headers, no redirects, no retries inside urllib3.
+        That skips the per-request work of ``Session.request`` and ``HTTPAdapter.send`` (merging
+        settings, preparing the request, building a ``Response``): about 130 us per request,
+        half of the client's CPU for a small request (benchmarks/README.md). Everything else --
+        an injected session included, and ``HTTPAdapter.send`` patched by a mocking library --
+        goes through ``session.request`` unchanged.
 
-        ``Response.content`` reads the body in 10 KiB pieces, each a trip through urllib3's read
-        machinery: ~0.3 ms of CPU for a 165 KB pull of 100 x 1 KiB. When no response hook could
-        look at the response, the fast path sends with ``stream=True`` and reads the body with
-        ``iter_content(None)``: one read, the same bytes, the same exception mapping.
+        Raises:
+            requests.exceptions.RequestException, urllib3.exceptions.HTTPError, OSError: no
+                usable reply (mapped to AmsConnectionException by the caller).
         """
+        target = self._direct_target(url, kwargs)
+        if target is None:
+            resp = self._session.request(method, url, data=data, headers=headers, **kwargs)
+            return resp.status_code, resp.content
+        pool, path = target
+        # as requests: no body is an empty body (Content-Length: 0), except for GET and HEAD
+        body = data or (None if method in ("GET", "HEAD") else b"")
+        reply = pool.urlopen(
+            method, path, body=body, headers=self._headers_for(headers),
+            timeout=self._timeout_for(kwargs.get("timeout")), retries=False, redirect=False,
+            assert_same_host=False, preload_content=True, decode_content=True,
+        )
+        return reply.status, reply.data
+
+    def _direct_target(self, url: str, kwargs: Mapping[str, Any]) -> Optional[Tuple[Any, str]]:
+        """The (urllib3 pool, path) to send ``url`` to directly, or None for ``session.request``."""
         session = self._session
         if not (
             self._own_session
+            and _DIRECT_KWARGS.issuperset(kwargs)
+            and not kwargs.get("allow_redirects")
+            and not kwargs.get("proxies")
+            and not kwargs.get("stream")
             and not session.trust_env
+            and not session.proxies
+            and not session.hooks["response"]
             and session.auth is None
-            and not session.params
             and not len(session.cookies)
-            and type(session).request is _SESSION_REQUEST
-            and type(session).prepare_request is _SESSION_PREPARE
-            and "request" not in session.__dict__
-            and "prepare_request" not in session.__dict__
-            and _FAST_KWARGS.issuperset(kwargs)
         ):
-            resp = session.request(method, url, data=data, headers=headers, **kwargs)
-            return resp, resp.content
+            return None
+        adapter = session.get_adapter(url)
+        if type(adapter).send is not _ADAPTER_SEND or not isinstance(
+            adapter, requests.adapters.HTTPAdapter
+        ):
+            return None
+        verify, cert = kwargs.get("verify", True), kwargs.get("cert")
         try:
-            key = (tuple(session.headers.items()), tuple(headers.items()))
-            template = self._header_cache.get(key)
-        except TypeError:  # an unhashable header value: let requests deal with it
-            resp = session.request(method, url, data=data, headers=headers, **kwargs)
-            return resp, resp.content
-        prep = PreparedRequest()
-        prep.method = method
-        if template is None:
-            prep.prepare_headers(
-                merge_setting(  # type: ignore[no-untyped-call]
-                    headers, session.headers, dict_class=CaseInsensitiveDict
-                )
-            )
-            if len(self._header_cache) >= _CACHE_MAX:
-                self._header_cache.clear()
-            self._header_cache[key] = template = prep.headers
-        prep.headers = template.copy()
-        prepared_url = self._url_cache.get(url)
-        if prepared_url is None:
-            prep.prepare_url(url, None)
-            prepared_url = str(prep.url)
-            if len(self._url_cache) >= _CACHE_MAX:
-                self._url_cache.clear()
-            self._url_cache[url] = prepared_url
-        prep.url = prepared_url
-        # the merged cookie jar of prepare_request: empty, as the session's is
-        prep._cookies = RequestsCookieJar()  # type: ignore[attr-defined]
-        body = data or None  # Session.request sends ``data or {}``: an empty body is no body
-        if isinstance(body, str) and body.isascii():  # as super_len(), without encoding a copy
-            prep.headers["Content-Length"] = str(len(body))
-        else:
-            prep.prepare_content_length(body)
-        prep.body = body
-        prep.prepare_hooks(merge_hooks(prep.hooks, session.hooks))  # type: ignore[no-untyped-call]
-        settings = self._env_settings(session, prepared_url, kwargs)
-        timeout = kwargs.get("timeout")
-        allow_redirects = kwargs.get("allow_redirects", True)
-        read_at_once = not settings["stream"] and not prep.hooks["response"]
-        if read_at_once:
-            settings = {**settings, "stream": True}
-        if (
-            read_at_once and not allow_redirects
-            and type(session).send is _SESSION_SEND and "send" not in session.__dict__
-        ):
-            # What Session.send does for a request without response hooks that does not follow
-            # redirects, without its bookkeeping for hooks and history (-30 us per request).
-            adapter = session.get_adapter(url=prepared_url)
-            start = time.perf_counter()
-            resp = adapter.send(prep, timeout=timeout, **settings)
-            resp.elapsed = timedelta(seconds=time.perf_counter() - start)
-            if "set-cookie" in resp.headers or "set-cookie2" in resp.headers:  # else a no-op
-                extract_cookies_to_jar(  # type: ignore[no-untyped-call]
-                    session.cookies, prep, resp.raw
-                )
-            if resp.is_redirect:  # Session.send looks ahead at a redirect it does not follow
-                next(session.resolve_redirects(
-                    resp, prep, yield_requests=True, timeout=timeout, **settings), None)
-        else:
-            resp = session.send(prep, timeout=timeout, allow_redirects=allow_redirects, **settings)
-        if read_at_once and isinstance(
-            getattr(resp.raw, "_original_response", None), http.client.HTTPResponse
-        ):  # a body from the network: http.client ends it (iter_content(None) relies on that)
-            return resp, b"".join(resp.iter_content(None))
-        return resp, resp.content
+            key = (url, verify, cert)
+            target = self._targets.get(key)
+        except TypeError:  # an unhashable verify/cert
+            return None
+        if target is None or target[0].pool is None:  # unknown, or closed by the pool manager
+            prepared = requests.PreparedRequest()
+            prepared.prepare_url(url, None)
+            pool = adapter.get_connection_with_tls_context(prepared, verify, None, cert)
+            adapter.cert_verify(pool, url, verify, cert)  # type: ignore[no-untyped-call]
+            target = (pool, prepared.path_url)
+            if len(self._targets) >= _CACHE_MAX:
+                self._targets.clear()
+            self._targets[key] = target
+        return target
 
-    def _env_settings(
-        self, session: requests.Session, url: str, kwargs: Mapping[str, Any]
-    ) -> Dict[str, Any]:
-        """``session.merge_environment_settings(url, proxies, stream, verify, cert)`` as
-        ``Session.request`` calls it, cached: with ``trust_env`` off (the fast path's condition)
-        its result depends only on these arguments and the session's ``proxies``, ``stream``,
-        ``verify`` and ``cert``, which make the cache key (-20 us per request)."""
-        proxies = kwargs.get("proxies") or {}
-        stream, verify, cert = kwargs.get("stream"), kwargs.get("verify"), kwargs.get("cert")
-        if type(session).merge_environment_settings is not _SESSION_MERGE_ENV:
-            return dict(session.merge_environment_settings(url, proxies, stream, verify, cert))
-        try:
-            key = (
-                tuple(proxies.items()), stream, verify, cert,
-                tuple(session.proxies.items()), session.stream, session.verify, session.cert,
-            )
-            settings = self._env_cache.get(key)
-        except (TypeError, AttributeError):  # unhashable or unusual values: no caching
-            return dict(session.merge_environment_settings(url, proxies, stream, verify, cert))
-        if settings is None:
-            settings = dict(session.merge_environment_settings(url, proxies, stream, verify, cert))
-            if len(self._env_cache) >= _CACHE_MAX:
-                self._env_cache.clear()
-            self._env_cache[key] = settings
-        if settings.get("proxies"):  # each request gets its own (mutable) proxies mapping
-            return {**settings, "proxies": settings["proxies"].copy()}
-        return settings
+    def _headers_for(self, headers: Mapping[str, str]) -> Dict[str, str]:
+        """``headers`` over the session's, as ``Session.request`` merges them (cached)."""
+        key = (tuple(headers.items()), tuple(self._session.headers.items()))
+        merged = self._wire_headers.get(key)
+        if merged is None:
+            merged = dict(merge_setting(  # type: ignore[no-untyped-call]
+                headers, self._session.headers, dict_class=CaseInsensitiveDict
+            ))
+            if len(self._wire_headers) >= _CACHE_MAX:
+                self._wire_headers.clear()
+            self._wire_headers[key] = merged
+        return merged
+
+    def _timeout_for(self, timeout: Any) -> urllib3.Timeout:
+        """A requests-style timeout (seconds, ``(connect, read)`` or None) for urllib3 (cached)."""
+        found = self._timeouts.get(timeout)
+        if found is None:
+            connect, read = timeout if isinstance(timeout, tuple) else (timeout, timeout)
+            found = self._timeouts[timeout] = urllib3.Timeout(connect=connect, read=read)
+        return found
 
     def _retry_make_request(
         self,
