@@ -3,6 +3,10 @@
 It owns one :class:`requests.Session` per client (keep-alive), the ``x-api-key`` header, URL building
 through :mod:`pymod.routes`, the default timeout, the mapping of replies to exceptions
 (:func:`pymod.amsexceptions.exception_from_reply`) and retries (:class:`pymod.retry.RetryPolicy`).
+
+Requests of the client's own session go straight to the urllib3 connection pool of that session's
+adapter (see :meth:`AmsHttpRequests._send`); an injected session is used through
+``session.request``.
 """
 
 from __future__ import annotations
@@ -409,8 +413,11 @@ class AmsHttpRequests:
             and not kwargs.get("stream")
             and not session.trust_env
             and not session.proxies
-            and not session.hooks["response"]
+            and not session.params
+            and not session.stream
+            and session.cert is None
             and session.auth is None
+            and not session.hooks["response"]
             and not len(session.cookies)
         ):
             return None

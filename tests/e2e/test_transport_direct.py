@@ -216,3 +216,16 @@ def test_what_takes_session_request(server: _Server, ca_file: str,
         assert fresh._direct_target(url, fresh._defaults) is None
         assert fresh.get_topic("t1") == {"name": "/projects/DEMO/topics/t1"}
     assert server.requests == []
+
+
+@pytest.mark.parametrize(
+    ("attribute", "value"),
+    [("params", {"a": "1"}), ("stream", True), ("cert", "client.pem"), ("auth", ("u", "p")),
+     ("proxies", {"https": "http://proxy:3128"})],
+)
+def test_session_settings_take_session_request(server: _Server, ca_file: str, attribute: str,
+                                               value: Any) -> None:
+    ams = _client(server, ca_file)
+    url = f"{ams._base_url}/projects/DEMO/topics/t1"
+    setattr(ams._session, attribute, value)
+    assert ams._direct_target(url, ams._defaults) is None
