@@ -25,9 +25,15 @@ def check_attributes(attributes: object) -> Dict[str, str]:
             ``\\`` or a control character (AMS stores attributes unescaped and such a message could
             never be pulled again).
     """
+    if type(attributes) is dict:  # the usual case, checked in one pass
+        for key, value in attributes.items():
+            if type(key) is not str or type(value) is not str or _unsafe(key) or _unsafe(value):
+                break  # the checks below say what is wrong
+        else:
+            return attributes.copy()
     if attributes is None or attributes == "":
         return {}
-    if type(attributes) is not dict and not isinstance(attributes, Mapping):  # dict: fast path
+    if type(attributes) is not dict and not isinstance(attributes, Mapping):
         raise AmsMessageException(
             f"attributes must be a dict of str to str, got {type(attributes).__name__}"
         )
@@ -50,8 +56,11 @@ def check_attributes(attributes: object) -> Dict[str, str]:
 _NEEDS_ESCAPING = re.compile(r'["\\\x00-\x1f]')
 
 
+_unsafe = _NEEDS_ESCAPING.search
+
+
 def _needs_escaping(text: str) -> bool:
-    return _NEEDS_ESCAPING.search(text) is not None
+    return _unsafe(text) is not None
 
 
 def _encode(data: Data) -> str:

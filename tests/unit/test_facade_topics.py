@@ -6,6 +6,8 @@ import json
 
 import pytest
 import requests
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pymod import (
     AmsConnectionException,
@@ -32,6 +34,7 @@ from ._support import (
     compact,
     exercise,
     html_page,
+    make_client,
     pretty,
     query_of,
 )
@@ -189,8 +192,6 @@ def test_publish_oversize_message_sends_nothing(ams, nonet):
 
 
 def test_publish_respects_a_smaller_message_limit(nonet):
-    from ._support import make_client
-
     client = make_client(max_message_bytes=1000)
     with pytest.raises(AmsMessageException):
         client.publish("alerts", AmsMessage(data="y" * 1000))
@@ -306,3 +307,28 @@ def test_amsmessage_attributes_default_to_empty_dict(ams, rsps):
     assert msg.attributes == {} and msg.get_attr() == {}
     ams.publish("alerts", msg)
     assert body_of(rsps.calls[0].request) == {"messages": [{"attributes": {}, "data": "eA=="}]}
+
+
+@given(
+    sizes=st.lists(st.integers(min_value=0, max_value=400), min_size=1, max_size=60),
+    max_messages=st.integers(min_value=1, max_value=80),
+    extra_bytes=st.integers(min_value=0, max_value=3000),
+)
+@settings(max_examples=300, deadline=None)
+def test_chunks_hold_every_limit_and_keep_every_message(sizes, max_messages, extra_bytes):
+    """Whatever the limits, the request bodies together carry every message once, in order, and
+    each body stays within the request limits (the one-call fast path included)."""
+    ams = make_client()
+    ams.max_message_bytes = 1000
+    ams.max_request_messages = max_messages
+    ams.max_request_bytes = 1000 + 64 + extra_bytes
+    wire = [{"attributes": {"i": str(i)}, "data": "x" * n} for i, n in enumerate(sizes)]
+    chunks = ams._chunks(wire)
+    seen = []
+    for start, body in chunks:
+        batch = json.loads(body)["messages"]
+        assert start == len(seen)
+        assert 1 <= len(batch) <= max_messages
+        assert len(body) <= ams.max_request_bytes
+        seen.extend(batch)
+    assert seen == wire
