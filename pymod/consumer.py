@@ -883,7 +883,7 @@ class Consumer:
         try:
             self.ams.ack_sub(self.subscription, [ack_id], **self.reqkwargs)
         except AmsTimeoutException as exc:
-            if not self._landed(offset):
+            if not self._landed(ack_id):
                 self.result.ack_timeouts += 1
                 log.warning("acknowledgement refused (%s); pulling again", exc)
                 self._no_progress(first, stalled=True)
@@ -894,7 +894,7 @@ class Consumer:
                 self.result.errors += 1
                 log.warning("acknowledgement refused (%s); pulling again", exc)
                 return False
-            if not is_retryable(exc) or not self._landed(offset):
+            if not is_retryable(exc) or not self._landed(ack_id):
                 self._transient(exc, "acknowledge")
                 return False
             self.result.errors += 1  # the reply was lost, but AMS did store the ack
@@ -916,13 +916,9 @@ class Consumer:
             and exc.error_message in ("wrong ack", "no ack pending")
         )
 
-    def _landed(self, offset: int) -> bool:
-        """After an ambiguous failure: whether the subscription is already past ``offset``."""
-        try:
-            current = self.ams.getoffsets_sub(self.subscription, "current", **self.reqkwargs)
-        except AmsException:
-            return False
-        return isinstance(current, int) and current > offset
+    def _landed(self, ack_id: str) -> bool:
+        """After an ambiguous failure: whether AMS stored the acknowledgement of ``ack_id``."""
+        return self.ams._ack_landed(self.subscription, ack_id, **self.reqkwargs)
 
     def _no_progress(self, first: int, *, stalled: bool) -> None:
         """A window ended without any acknowledgement. Handler failures are counted by

@@ -71,7 +71,7 @@ _ADAPTER_SEND = requests.adapters.HTTPAdapter.send
 _DIRECT_KWARGS = frozenset(("timeout", "verify", "cert", "allow_redirects", "proxies", "stream"))
 _CACHE_MAX = 256
 #: ``json.dumps(obj, separators=(",", ":"))`` without building a new encoder per call.
-_COMPACT = json.JSONEncoder(separators=(",", ":"))
+COMPACT_JSON = json.JSONEncoder(separators=(",", ":"))
 
 
 class _AmsSession(requests.Session):
@@ -325,7 +325,7 @@ class AmsHttpRequests:
             raise AmsArgumentException("route_name is required")
         route = resolve_route(route_name)
         data: Optional[Union[str, bytes]] = (
-            body if body is None or isinstance(body, (str, bytes)) else _COMPACT.encode(body)
+            body if body is None or isinstance(body, (str, bytes)) else COMPACT_JSON.encode(body)
         )
         headers: MutableMapping[str, str] = self._headers
         extra = reqkwargs.pop("headers", None)
@@ -494,7 +494,7 @@ class AmsHttpRequests:
         if not retry:
             return self._make_request(url, body, route_name, **reqkwargs)
         return self.retry_policy.run(
-            lambda: self._make_request(url, body, route_name, **dict(reqkwargs)),
+            lambda: self._make_request(url, body, route_name, **reqkwargs),
             retry, retrysleep, retrybackoff, what=route_name or "request",
         )
 

@@ -341,10 +341,9 @@ class SubscriptionsAPI(TopicsAPI):
             raise AmsArgumentException("ids must name at least one ackId")
         project = self._project_or_default(None)
         prefix = f"projects/{project}/subscriptions/{validate_name('subscription', sub)}:"
-        # all ids well formed (one C-level pass), else the exact check below finds the bad one
         well_formed = re.compile(re.escape(prefix) + "[0-9]+").fullmatch
-        for ack_id in () if all(map(well_formed, ids)) else ids:
-            if not ack_id.startswith(prefix) or not ack_id[len(prefix):].isdigit():
+        for ack_id in ids:
+            if not well_formed(ack_id):
                 raise AmsArgumentException(
                     f"ackId {ack_id!r} does not belong to subscription {sub!r} "
                     f"(expected {prefix}<offset>)"

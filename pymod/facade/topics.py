@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
 
 from pymod.amsexceptions import (
@@ -16,6 +15,7 @@ from pymod.amsmsg import AmsMessage, wire_message
 from pymod.amstopic import AmsTopic
 from pymod.facade.base import FacadeBase, JSONDict, check_int, check_str_list, reply_field, walk_pages
 from pymod.routes import validate_name
+from pymod.transport import COMPACT_JSON
 from pymod.types import Acl, MetricList, PublishResult, Topic, TopicList
 
 __all__ = ["PublishInput", "TopicsAPI"]
@@ -27,8 +27,8 @@ PublishInput = Union[AmsMessage, Mapping[str, Any], Sequence[Union[AmsMessage, M
 # key names), counted generously so that a message we accept is never refused with 413.
 _STORED_OVERHEAD = 128
 _PAGE_SIZE = 100
-#: ``json.dumps(obj, separators=(",", ":"))`` without building a new encoder per call.
-_COMPACT = json.JSONEncoder(separators=(",", ":"))
+# A publish body is '{"messages":[' + ','.join(message texts) + ']}': this many bytes more.
+_ENVELOPE = len('{"messages":[]}')
 
 
 def _schema_ref(project: str, schema: str) -> str:
@@ -202,37 +202,40 @@ class TopicsAPI(FacadeBase):
         return {"messageIds": ids}
 
     def _chunks(self, wire: List[Dict[str, Any]]) -> List[Any]:
-        """Split wire messages into request bodies: ``[(first_index, body_json_str), ...]``."""
-        limit_msg = self.max_message_bytes
-        limit_req = self.max_request_bytes - 16  # room for {"messages":[ ... ]}
+        """Split wire messages into request bodies: ``[(first_index, body_json_str), ...]``.
+
+        Each body holds at most ``max_request_messages`` messages and ``max_request_bytes``
+        bytes; a message whose stored form would exceed ``max_message_bytes`` raises
+        AmsMessageException before anything is sent.
+        """
+        limit_msg = self.max_message_bytes - _STORED_OVERHEAD
+        limit_req = self.max_request_bytes - _ENVELOPE
         limit_count = self.max_request_messages
         if 0 < len(wire) <= limit_count:
-            # Fast path: the whole body in one encoder call. It is '{"messages":[' +
-            # ','.join(texts) + ']}' -- exactly the one body the loop below would build -- and no
-            # message is longer than all of them, so when the whole is within every limit the loop
-            # would neither raise nor split. Halves the client CPU of building a 100 x 1 KiB publish
-            # (benchmarks/README.md). len(body) - 15 is the length of ','.join(texts).
-            body = _COMPACT.encode({"messages": wire})
-            if len(body) - 15 + _STORED_OVERHEAD <= limit_msg and (
-                len(wire) == 1 or len(body) - 14 <= limit_req
-            ):
+            # Fast path: the whole body in one encoder call. No message is longer than all the
+            # messages together, so when they fit both limits the loop below would neither raise
+            # nor split, and its one body would be this text. Halves the client CPU of building a
+            # 100 x 1 KiB publish (benchmarks/README.md).
+            body = COMPACT_JSON.encode({"messages": wire})
+            if len(body) - _ENVELOPE <= min(limit_msg, limit_req):
                 return [(0, body)]
         chunks: List[Any] = []
         parts: List[str] = []
-        size = 0
+        size = -1  # length of ','.join(parts)
         start = 0
         for index, message in enumerate(wire):
-            text = _COMPACT.encode(message)
-            if len(text) + _STORED_OVERHEAD > limit_msg:
+            text = COMPACT_JSON.encode(message)
+            if len(text) > limit_msg:
                 raise AmsMessageException(
                     f"message {index} is too large: about {len(text) + _STORED_OVERHEAD} bytes "
-                    f"once stored, the limit is {limit_msg} bytes; nothing was published"
+                    f"once stored, the limit is {self.max_message_bytes} bytes; nothing was "
+                    "published"
                 )
-            if parts and (len(parts) >= limit_count or size + len(text) + 1 > limit_req):
+            if parts and (len(parts) >= limit_count or size + 1 + len(text) > limit_req):
                 chunks.append((start, '{"messages":[' + ",".join(parts) + "]}"))
-                parts, size, start = [], 0, index
+                parts, size, start = [], -1, index
             parts.append(text)
-            size += len(text) + 1
+            size += 1 + len(text)
         if parts:
             chunks.append((start, '{"messages":[' + ",".join(parts) + "]}"))
         return chunks

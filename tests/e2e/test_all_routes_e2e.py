@@ -258,8 +258,9 @@ def test_schemas(people: Dict[str, ArgoMessagingService]) -> None:
     updated = alice.update_schema("routes-reading", schema={**READING, "required": ["unit"]})
     assert updated["schema"]["required"] == ["unit"]
     alice.create_schema("routes-avro", "avro", AVRO)
-    assert alice.validate_schema_message("routes-avro", {"data": _avro_b64({"temp": 1.5,
-                                                                            "unit": "C"})})
+    valid = alice.validate_schema_message("routes-avro",
+                                          {"data": _avro_b64({"temp": 1.5, "unit": "C"})})
+    assert valid == {"message": "Message validated successfully"}
     with pytest.raises(AmsServiceException):
         alice.validate_schema_message("routes-avro", {"data": base64.b64encode(b"\x01").decode()})
     assert alice.delete_schema("routes-avro") == {}

@@ -18,6 +18,7 @@ from pymod import (
     AmsArgumentException,
     AmsMessage,
     AmsMessageException,
+    AmsServiceException,
     AmsUserProject,
     ArgoMessagingService,
 )
@@ -114,7 +115,8 @@ MATRIX: list[tuple[str, Call, type, str]] = [
      AmsArgumentException, "authorization_header"),
     ("mattermost-no-url", lambda c: c.pushconfig_sub("sub", push_type="mattermost"),
      AmsArgumentException, "mattermost_url"),
-    ("pullopt-unknown", lambda c: c.set_pullopt("maxMessage", 3), Exception, "Invalid pull option"),
+    ("pullopt-unknown", lambda c: c.set_pullopt("maxMessage", 3), AmsServiceException,
+     "Invalid pull option"),
     ("token-not-str", lambda c: setattr(c, "token", 123), AmsArgumentException, "token must be a str"),
 ]
 
