@@ -9,18 +9,21 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any, Dict, List
+from typing import TYPE_CHECKING, Any, Dict, List
 
 import pytest
 
 from pymod import ArgoMessagingService, cli
 from pymod.emulator import Emulator
 
+if TYPE_CHECKING:
+    from conftest import AmsTarget
+
 
 @pytest.fixture
-def ams_env(emulator: Emulator, monkeypatch: pytest.MonkeyPatch) -> Dict[str, str]:
-    env = {"AMS_HOST": emulator.endpoint, "AMS_TOKEN": emulator.admin_token,
-           "AMS_PROJECT": emulator.project, "AMS_CA": emulator.ca_path}
+def ams_env(ams_target: AmsTarget, monkeypatch: pytest.MonkeyPatch) -> Dict[str, str]:
+    env = {"AMS_HOST": ams_target.endpoint, "AMS_TOKEN": ams_target.admin_token,
+           "AMS_PROJECT": ams_target.project, "AMS_CA": ams_target.ca_path}
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     return env
@@ -127,6 +130,7 @@ def test_entry_points_as_real_processes(ams: ArgoMessagingService, names, ams_en
     assert failed.stderr.startswith("ams: error: ") and "Traceback" not in failed.stderr
 
 
+@pytest.mark.emulator_only("run_demo drives an Emulator object")
 def test_demo_against_the_shared_emulator(emulator: Emulator):
     import io
 
@@ -143,6 +147,7 @@ def test_demo_against_the_shared_emulator(emulator: Emulator):
     assert figures["result"].startswith("OK")
 
 
+@pytest.mark.emulator_only("starts its own emulator")
 def test_ams_demo_command_starts_its_own_emulator(capsys):
     assert cli.main(["demo", "-n", "50", "--batch", "20"]) == 0
     out = capsys.readouterr().out

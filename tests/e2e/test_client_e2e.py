@@ -133,7 +133,7 @@ def test_offsets_modify_and_time_to_offset(
 
 def test_acls(ams: ArgoMessagingService, names: dict[str, str]) -> None:
     topic, sub = _setup(ams, names)
-    user = f"pub-{names['topic']}"
+    user = names["user"]
     ams.create_project_member(user, roles=["publisher", "consumer"])
 
     assert ams.getacl_topic(topic) == {"authorized_users": []}
@@ -243,14 +243,14 @@ def test_oversize_message_is_refused_before_sending(
     assert ids == ["0"]
 
 
-def test_legacy_import_script_runs_unchanged(emulator, names: dict[str, str]) -> None:  # type: ignore[no-untyped-def]
-    """A script written for argo-ams-library, unchanged, against the emulator."""
+def test_legacy_import_script_runs_unchanged(ams_target, names: dict[str, str]) -> None:  # type: ignore[no-untyped-def]
+    """A script written for argo-ams-library, unchanged, against the AMS under test."""
     script = textwrap.dedent(
         f"""
         from argo_ams_library import ArgoMessagingService, AmsMessage, AmsServiceException
 
-        ams = ArgoMessagingService(endpoint="{emulator.endpoint}", token="{emulator.admin_token}",
-                                   project="{emulator.project}")
+        ams = ArgoMessagingService(endpoint="{ams_target.endpoint}", token="{ams_target.admin_token}",
+                                   project="{ams_target.project}")
         try:
             ams.create_topic("{names['topic']}")
             ams.create_sub("{names['sub']}", "{names['topic']}")
@@ -265,7 +265,7 @@ def test_legacy_import_script_runs_unchanged(emulator, names: dict[str, str]) ->
         print(ams.ack_sub("{names['sub']}", ackids))
         """
     )
-    env = {"REQUESTS_CA_BUNDLE": emulator.ca_path, "PATH": "/usr/bin:/bin"}
+    env = {"REQUESTS_CA_BUNDLE": ams_target.ca_path, "PATH": "/usr/bin:/bin"}
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                           env=env, timeout=60)
     assert done.returncode == 0, done.stderr

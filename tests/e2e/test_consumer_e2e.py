@@ -11,13 +11,16 @@ import sys
 import textwrap
 import time
 from pathlib import Path
-from typing import Dict, List, Set
+from typing import TYPE_CHECKING, Dict, List, Set
 
 import pytest
 
 from pymod import AmsMessage, ArgoMessagingService
 from pymod.consumer import Consumer, FileCheckpoint, PoisonMessageError
 from pymod.emulator import Emulator, FaultConfig
+
+if TYPE_CHECKING:
+    from conftest import AmsTarget
 
 
 def _setup(ams: ArgoMessagingService, names: Dict[str, str], count: int) -> str:
@@ -118,6 +121,7 @@ def test_start_time_resumes_from_a_publish_time(ams, names):
     assert seen[-2:] == ["3", "4"] and len(seen) <= 5
 
 
+@pytest.mark.emulator_only("fault injection")
 @pytest.mark.parametrize("seed", [7, 11, 12345])
 def test_transient_faults_are_survived_without_losing_or_skipping(emulator: Emulator, ams, names,
                                                                   seed):
@@ -172,15 +176,15 @@ _SUBPROCESS_CONSUMER = textwrap.dedent("""
 """)
 
 
-def test_sigterm_mid_batch_exits_cleanly_and_loses_nothing(emulator: Emulator, ams, names,
+def test_sigterm_mid_batch_exits_cleanly_and_loses_nothing(ams_target: AmsTarget, ams, names,
                                                           tmp_path: Path):
     total = 120
     sub = _setup(ams, names, total)
     script = tmp_path / "consumer.py"
     script.write_text(_SUBPROCESS_CONSUMER)
     record, ready = tmp_path / "handled.txt", tmp_path / "ready"
-    env = dict(os.environ, AMS_HOST=emulator.endpoint, AMS_TOKEN=emulator.admin_token,
-               AMS_PROJECT=emulator.project, AMS_CA=emulator.ca_path)
+    env = dict(os.environ, AMS_HOST=ams_target.endpoint, AMS_TOKEN=ams_target.admin_token,
+               AMS_PROJECT=ams_target.project, AMS_CA=ams_target.ca_path)
     proc = subprocess.Popen([sys.executable, str(script), sub, str(record), str(ready)],
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:

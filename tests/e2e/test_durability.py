@@ -54,6 +54,7 @@ def data_dir(tmp_path: Path) -> Iterator[Path]:
     yield tmp_path / "ams-data"
 
 
+@pytest.mark.emulator_only("kill -9 and restart of an emulator with a data directory")
 def test_kill_9_mid_run_loses_nothing(data_dir: Path) -> None:
     proc, settings = _start(data_dir)
     port = int(settings["AMS_HOST"].rsplit(":", 1)[1])

@@ -8,11 +8,14 @@ import subprocess
 import sys
 import uuid
 from pathlib import Path
-from typing import Dict, List
+from typing import TYPE_CHECKING, Dict, List
 
 import pytest
 
 from pymod.emulator import Emulator
+
+if TYPE_CHECKING:
+    from conftest import AmsTarget
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 SCRIPTS = sorted(EXAMPLES.glob("*.py"))
@@ -31,9 +34,9 @@ def test_example_compiles_and_documents_how_to_run(script: Path, tmp_path: Path)
 
 
 @pytest.fixture
-def env(emulator: Emulator) -> Dict[str, str]:
-    return dict(os.environ, AMS_HOST=emulator.endpoint, AMS_TOKEN=emulator.admin_token,
-                AMS_PROJECT=emulator.project, AMS_CA=emulator.ca_path)
+def env(ams_target: AmsTarget) -> Dict[str, str]:
+    return dict(os.environ, AMS_HOST=ams_target.endpoint, AMS_TOKEN=ams_target.admin_token,
+                AMS_PROJECT=ams_target.project, AMS_CA=ams_target.ca_path)
 
 
 def run(script: str, args: List[str], env: Dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -65,6 +68,7 @@ def test_retry_example_publishes_everything(env):
     assert "published 120 message(s)" in result.stdout
 
 
+@pytest.mark.emulator_only("push delivery to a local receiver with a certificate of the emulator's CA")
 def test_push_receiver_demo(emulator: Emulator, env):
     cert, key = emulator.issue_server_cert("127.0.0.1")
     result = run("push_receiver.py", ["--cert", cert, "--key", key, "--demo", "3"], env)

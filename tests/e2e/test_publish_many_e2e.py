@@ -60,6 +60,7 @@ def test_25000_messages_of_mixed_sizes_in_one_call(ams: ArgoMessagingService,
         assert got.get_data() == messages[offset].get_data()
 
 
+@pytest.mark.emulator_only("fault injection")
 def test_a_failed_request_in_the_middle_reports_exactly_what_was_published(
     emulator: Emulator, ams: ArgoMessagingService, names: dict[str, str]
 ) -> None:

@@ -3,22 +3,25 @@
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 import pytest
 
 from pymod import AmsException, AmsMessage, AmsUser, AmsUserProject, ArgoMessagingService
-from pymod.emulator import Emulator
+
+if TYPE_CHECKING:
+    from conftest import AmsTarget
 
 
 def test_no_token_in_debug_logs_exceptions_or_reprs(
-    emulator: Emulator, names: dict[str, str], caplog: pytest.LogCaptureFixture
+    ams_target: AmsTarget, names: dict[str, str], caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)  # every logger: pymod, urllib3, the emulator, uvicorn
     seen_texts: list[str] = []
-    with ArgoMessagingService(emulator.endpoint, token=emulator.admin_token,
-                              project=emulator.project, verify=emulator.ca_path) as ams:
-        user = ams.create_user(AmsUser(name=f"secret-{names['topic']}",
-                                       projects=[AmsUserProject(emulator.project, ["consumer"])]))
+    with ArgoMessagingService(ams_target.endpoint, token=ams_target.admin_token,
+                              project=ams_target.project, verify=ams_target.ca_path) as ams:
+        user = ams.create_user(AmsUser(name=names["user"],
+                                       projects=[AmsUserProject(ams_target.project, ["consumer"])]))
         assert user.token
         seen_texts += [repr(ams), repr(user), str(user)]
         ams.create_topic(names["topic"])
@@ -40,7 +43,7 @@ def test_no_token_in_debug_logs_exceptions_or_reprs(
     log_text = caplog.text + "\n".join(r.getMessage() for r in caplog.records)
     assert len(caplog.records) > 10  # DEBUG logging really happened
     assert any("users:byToken/***" in r.getMessage() for r in caplog.records)
-    for token in (emulator.admin_token, user.token, "f" * 64):
+    for token in (ams_target.admin_token, user.token, "f" * 64):
         assert token not in log_text
         for text in seen_texts:
             assert token not in text

@@ -18,6 +18,8 @@ from collections import Counter
 from pathlib import Path
 from typing import Dict, List, Set
 
+import pytest
+
 from pymod import AmsMessage, AmsPublishException, ArgoMessagingService, RetryPolicy
 from pymod.consumer import Consumer
 from pymod.emulator import Emulator, FaultConfig
@@ -28,6 +30,7 @@ FAULT_RATE = 0.10
 SEED = 20261121
 
 
+@pytest.mark.emulator_only("fault injection, in its own emulator")
 def test_soak_through_faults(tmp_path: Path) -> None:
     faults = FaultConfig(rate=FAULT_RATE, seed=SEED, delay=1.5)
     with Emulator() as emu:
