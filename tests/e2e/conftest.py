@@ -23,7 +23,8 @@ receiver, starting their own emulator) are skipped with their reason, and so is 
 asks for the ``emulator`` fixture; tests that run there use the ``ams_target`` fixture for the
 endpoint, token, project and CA. Tests marked ``xfail_on_emulator(reason)`` assert the real
 server's answer where the emulator still differs; they are expected to fail against the emulator
-only (``xfail_on_real(reason)``: the other way round). Every name the tests create starts with
+only (not strictly: XPASS once it is fixed). ``xfail_on_real(reason)``: a known client or test
+limit against a real AMS (strict xfail there). Every name the tests create starts with
 ``e2e-<run id>-`` (or ``routes-<run id>-``), so runs on a shared server do not collide, and the
 ``names`` fixture deletes its topics, subscriptions and user afterwards.
 """
@@ -87,7 +88,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         for item in items:
             marker = item.get_closest_marker("xfail_on_emulator")
             if marker is not None:
-                item.add_marker(pytest.mark.xfail(strict=True, reason="emulator differs from the "
+                # not strict: the emulator is being brought in line; an XPASS says so
+                item.add_marker(pytest.mark.xfail(strict=False, reason="emulator differs from the "
                                                   f"real AMS: {marker.args[0]}"))
         return
     if mode == "real":
