@@ -17,7 +17,9 @@ not given, the environment variable beside it:
     ``tests/oracle.py``) over HTTPS with a fresh trustme CA, and run against it (project ``ARGO``,
     its service_admin token). When it cannot be built here, every test is skipped with the reason.
 
-Against a real AMS (the oracle included), tests marked ``emulator_only`` (fault injection,
+The token should be a ``service_admin``'s; with another one (a ``project_admin``'s, say), the
+tests marked ``service_admin`` (they create users or projects) are skipped. Against a real AMS
+(the oracle included), tests marked ``emulator_only`` (fault injection,
 restarts, kill -9, certificate login through the emulator's CA, push delivery to a local
 receiver, starting their own emulator) are skipped with their reason, and so is any test that
 asks for the ``emulator`` fixture; tests that run there use the ``ams_target`` fixture for the
@@ -97,6 +99,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if missing:
             raise pytest.UsageError(f"--ams-endpoint needs {' and '.join(missing)} too")
     unavailable = _oracle_module().oracle_unavailable() if mode == "oracle" else None
+    service_admin = mode == "oracle" or _service_admin_token(config)
     here = Path(__file__).resolve().parent
     for item in items:
         if here not in Path(str(item.fspath)).resolve().parents:
@@ -108,9 +111,21 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if marker is not None:
             reason = marker.args[0] if marker.args else marker.kwargs.get("reason", "")
             item.add_marker(pytest.mark.skip(reason=f"emulator only: {reason}"))
+        marker = item.get_closest_marker("service_admin")
+        if marker is not None and not service_admin:
+            reason = marker.args[0] if marker.args else ""
+            item.add_marker(pytest.mark.skip(reason=f"needs a service_admin token: {reason}"))
         marker = item.get_closest_marker("xfail_on_real")
         if marker is not None:
             item.add_marker(pytest.mark.xfail(strict=True, reason=marker.args[0]))
+
+
+def _service_admin_token(config: pytest.Config) -> bool:
+    """Whether ``--ams-token`` is a service_admin's (asked at collection, before any fixture)."""
+    with ArgoMessagingService(config.getoption("--ams-endpoint"), token=config.getoption("--ams-token"),
+                              project=config.getoption("--ams-project"),
+                              verify=config.getoption("--ams-ca") or True) as client:
+        return "service_admin" in (client.get_user_profile().service_roles or [])
 
 
 @dataclass
@@ -128,6 +143,14 @@ class AmsTarget:
     ca_path: str
     admin_name: str
     emulator: Optional[Emulator] = None
+    service_admin: bool = True  #: whether the token has the service_admin role
+
+    def _whoami(self) -> AmsTarget:
+        with self.client() as client:
+            profile = client.get_user_profile()
+        self.admin_name = profile.name
+        self.service_admin = "service_admin" in (profile.service_roles or [])
+        return self
 
     def client(self, token: Optional[str] = None, **kwargs: Any) -> ArgoMessagingService:
         """A client of the target's project (``token``: the admin token by default)."""
@@ -158,16 +181,13 @@ def ams_target(request: pytest.FixtureRequest,
         return
     if mode == "oracle":
         with _oracle_module().start_oracle() as running:
-            target = AmsTarget("oracle", running.endpoint, running.admin_token, "ARGO",
-                               running.ca_path, "")
-            target.admin_name = target.client().get_user_profile().name
-            yield target
+            yield AmsTarget("oracle", running.endpoint, running.admin_token, "ARGO",
+                            running.ca_path, "")._whoami()
         return
-    target = AmsTarget("real", config.getoption("--ams-endpoint"), config.getoption("--ams-token"),
-                       config.getoption("--ams-project"),
-                       config.getoption("--ams-ca") or requests.utils.DEFAULT_CA_BUNDLE_PATH, "")
-    target.admin_name = target.client().get_user_profile().name
-    yield target
+    yield AmsTarget("real", config.getoption("--ams-endpoint"), config.getoption("--ams-token"),
+                    config.getoption("--ams-project"),
+                    config.getoption("--ams-ca") or requests.utils.DEFAULT_CA_BUNDLE_PATH,
+                    "")._whoami()
 
 
 @pytest.fixture(scope="session")
@@ -196,7 +216,11 @@ def names(ams_target: AmsTarget) -> Iterator[dict[str, str]]:
         for topic in admin.iter_topics():
             if topic.name.startswith(prefix):
                 _gone(admin.delete_topic, topic.name)
-        _gone(admin.delete_user, f"{prefix}user")
+        if ams_target.service_admin:
+            _gone(admin.delete_user, f"{prefix}user")
+        else:  # a project_admin can only take the user out of the project
+            _gone(lambda user: admin.remove_project_member(user, ams_target.project),
+                  f"{prefix}user")
 
 
 def _gone(delete: Any, name: str) -> None:

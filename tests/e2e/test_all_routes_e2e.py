@@ -36,6 +36,8 @@ from pymod.transport import AmsHttpRequests
 if TYPE_CHECKING:
     from conftest import AmsTarget
 
+pytestmark = pytest.mark.service_admin("creates users, projects and registrations")
+
 REACHED: Set[str] = set()
 #: Prefix of every name these tests create, unique to the run.
 R = f"routes-{uuid.uuid4().hex[:8]}-"

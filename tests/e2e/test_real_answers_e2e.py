@@ -46,6 +46,7 @@ def test_acl_of_a_missing_topic_or_subscription_can_be_set(ams: ArgoMessagingSer
 
 
 @pytest.mark.xfail_on_emulator("an existing user with an invalid project is 400; AMS: 409 first")
+@pytest.mark.service_admin("creates users")
 def test_creating_an_existing_user_is_a_conflict_before_other_checks(
     ams: ArgoMessagingService, names: dict[str, str]
 ) -> None:
@@ -58,6 +59,7 @@ def test_creating_an_existing_user_is_a_conflict_before_other_checks(
 
 
 @pytest.mark.xfail_on_emulator(":refreshToken sets modified_on; AMS leaves it")
+@pytest.mark.service_admin("refreshes a user's token")
 def test_refreshing_a_token_leaves_modified_on(ams: ArgoMessagingService,
                                                names: dict[str, str]) -> None:
     before = ams.create_project_member(names["user"], roles=["consumer"])
@@ -75,6 +77,7 @@ def test_version_has_its_fields(ams: ArgoMessagingService) -> None:
 
 
 @pytest.mark.xfail_on_emulator("a deleted project leaves no entry; AMS: project \"\", roles kept")
+@pytest.mark.service_admin("creates a project")
 def test_members_of_a_deleted_project_keep_an_empty_entry(ams_target: AmsTarget,
                                                           ams: ArgoMessagingService,
                                                           names: dict[str, str]) -> None:

@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from conftest import AmsTarget
 
 
+@pytest.mark.service_admin("creates a user")
 def test_no_token_in_debug_logs_exceptions_or_reprs(
     ams_target: AmsTarget, names: dict[str, str], caplog: pytest.LogCaptureFixture
 ) -> None:
