@@ -25,8 +25,7 @@ receiver, starting their own emulator) are skipped with their reason, and so is 
 asks for the ``emulator`` fixture; tests that run there use the ``ams_target`` fixture for the
 endpoint, token, project and CA. Tests marked ``xfail_on_emulator(reason)`` assert the real
 server's answer where the emulator still differs; they are expected to fail against the emulator
-only (not strictly: XPASS once it is fixed). ``xfail_on_real(reason)``: a known client or test
-limit against a real AMS (strict xfail there). Every name the tests create starts with
+only (not strictly: XPASS once it is fixed). Every name the tests create starts with
 ``e2e-<run id>-`` (or ``routes-<run id>-``), so runs on a shared server do not collide, and the
 ``names`` fixture deletes its topics, subscriptions and user afterwards.
 """
@@ -39,12 +38,12 @@ import sys
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator, Optional
+from typing import Any, Callable, Iterable, Iterator, Optional
 
 import pytest
 import requests
 
-from pymod import AmsServiceException, ArgoMessagingService, RetryPolicy
+from pymod import AmsException, AmsServiceException, ArgoMessagingService, RetryPolicy
 from pymod.emulator import Emulator
 
 #: Unique per test session, in every name the tests create.
@@ -115,17 +114,18 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if marker is not None and not service_admin:
             reason = marker.args[0] if marker.args else ""
             item.add_marker(pytest.mark.skip(reason=f"needs a service_admin token: {reason}"))
-        marker = item.get_closest_marker("xfail_on_real")
-        if marker is not None:
-            item.add_marker(pytest.mark.xfail(strict=True, reason=marker.args[0]))
 
 
 def _service_admin_token(config: pytest.Config) -> bool:
     """Whether ``--ams-token`` is a service_admin's (asked at collection, before any fixture)."""
-    with ArgoMessagingService(config.getoption("--ams-endpoint"), token=config.getoption("--ams-token"),
-                              project=config.getoption("--ams-project"),
-                              verify=config.getoption("--ams-ca") or True) as client:
-        return "service_admin" in (client.get_user_profile().service_roles or [])
+    endpoint = config.getoption("--ams-endpoint")
+    try:
+        with ArgoMessagingService(endpoint, token=config.getoption("--ams-token"),
+                                  project=config.getoption("--ams-project"),
+                                  verify=config.getoption("--ams-ca") or True) as client:
+            return "service_admin" in (client.get_user_profile().service_roles or [])
+    except AmsException as exc:  # never holds the token
+        raise pytest.UsageError(f"--ams-endpoint {endpoint}: {exc}") from None
 
 
 @dataclass
@@ -199,31 +199,55 @@ def emulator(request: pytest.FixtureRequest,
     return _session_emulator
 
 
+@pytest.fixture(scope="session")
+def purge(ams_target: AmsTarget) -> Callable[..., None]:
+    """``purge(prefix, users=..., everyone=False)``: delete what the tests made under ``prefix``.
+
+    Deletes the target project's subscriptions, topics and schemas whose names start with
+    ``prefix``, and the given ``users`` (a service_admin token deletes them, another one takes them
+    out of the project); with ``everyone=True`` (service_admin only) also every user and project
+    whose name starts with ``prefix``. What is gone already is fine.
+    """
+
+    def run(prefix: str, users: Iterable[str] = (), everyone: bool = False) -> None:
+        with ams_target.client() as admin:
+            for sub in admin.iter_subs():
+                if sub.name.startswith(prefix):
+                    _gone(admin.delete_sub, sub.name)
+            for topic in admin.iter_topics():
+                if topic.name.startswith(prefix):
+                    _gone(admin.delete_topic, topic.name)
+            for schema in admin.list_schemas():
+                name = schema["name"].rsplit("/", 1)[-1]
+                if name.startswith(prefix):
+                    _gone(admin.delete_schema, name)
+            names = set(users)
+            if everyone and ams_target.service_admin:
+                names |= {u.name for u in admin.iter_users(details=False) if u.name.startswith(prefix)}
+                for project in admin.list_projects():
+                    if project["name"].startswith(prefix):
+                        _gone(admin.delete_project, project["name"])
+            for user in sorted(names):
+                if ams_target.service_admin:
+                    _gone(admin.delete_user, user)
+                else:
+                    _gone(lambda u: admin.remove_project_member(u, ams_target.project), user)
+
+    return run
+
+
 @pytest.fixture
-def names(ams_target: AmsTarget) -> Iterator[dict[str, str]]:
+def names(purge: Callable[..., None]) -> Iterator[dict[str, str]]:
     """Fresh topic, subscription and user names, unique within the run; deleted afterwards.
 
     Names a test derives from these (``names["topic"] + "-2"``) are deleted too.
     """
     prefix = f"e2e-{RUN_ID}-{next(_counter)}-"
     yield {"topic": f"{prefix}topic", "sub": f"{prefix}sub", "user": f"{prefix}user"}
-    if ams_target.kind == "emulator":
-        return  # in memory and gone at the end of the session
-    with ams_target.client() as admin:
-        for sub in admin.iter_subs():
-            if sub.name.startswith(prefix):
-                _gone(admin.delete_sub, sub.name)
-        for topic in admin.iter_topics():
-            if topic.name.startswith(prefix):
-                _gone(admin.delete_topic, topic.name)
-        if ams_target.service_admin:
-            _gone(admin.delete_user, f"{prefix}user")
-        else:  # a project_admin can only take the user out of the project
-            _gone(lambda user: admin.remove_project_member(user, ams_target.project),
-                  f"{prefix}user")
+    purge(prefix, users=[f"{prefix}user"])
 
 
-def _gone(delete: Any, name: str) -> None:
+def _gone(delete: Callable[[str], Any], name: str) -> None:
     """Delete, and accept that it is not there (any more)."""
     try:
         delete(name)

@@ -18,7 +18,7 @@ import threading
 import time
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Set
+from typing import TYPE_CHECKING, Any, Callable, Dict, Iterator, List, Set
 
 import fastavro
 import pytest
@@ -66,7 +66,8 @@ def _client(ams_target: AmsTarget, token: str, project: str | None = None) -> Ar
 
 
 @pytest.fixture(scope="module")
-def people(ams_target: AmsTarget) -> Dict[str, ArgoMessagingService]:
+def people(ams_target: AmsTarget,
+           purge: Callable[..., None]) -> Iterator[Dict[str, ArgoMessagingService]]:
     """Clients for a project_admin, a publisher, a consumer and an admin_viewer of the project."""
     admin = _client(ams_target, ams_target.admin_token)
     clients = {"service_admin": admin}
@@ -82,7 +83,8 @@ def people(ams_target: AmsTarget) -> Dict[str, ArgoMessagingService]:
         assert user.token and user.uuid
         key = roles[0] if roles else service_roles[0]
         clients[key] = _client(ams_target, user.token)
-    return clients
+    yield clients
+    purge(R, everyone=True)  # what the tests below leave: users, topics, subscriptions, schemas
 
 
 def _denied(call: Any, *args: Any, code: int = 403, **kwargs: Any) -> None:

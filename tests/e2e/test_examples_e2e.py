@@ -6,7 +6,6 @@ import os
 import py_compile
 import subprocess
 import sys
-import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Dict, List
 
@@ -46,8 +45,8 @@ def run(script: str, args: List[str], env: Dict[str, str]) -> subprocess.Complet
     return result
 
 
-def test_publish_then_consume_pull_then_cron_consumer(env, tmp_path):
-    topic = f"ex-{uuid.uuid4().hex[:8]}"
+def test_publish_then_consume_pull_then_cron_consumer(env, names, tmp_path):
+    topic = names["topic"]  # the example makes f"{topic}-sub"; the fixture deletes both
     published = run("publish.py", [topic, "7"], env)
     assert f"published 7 message(s) to {topic}: ids 0, 1, 2, 3, 4, 5, 6" in published.stdout
     consumed = run("consume_pull.py", [f"{topic}-sub"], env)
@@ -63,8 +62,8 @@ def test_publish_then_consume_pull_then_cron_consumer(env, tmp_path):
     assert second.stdout == "" and "stop_reason=empty" in second.stderr
 
 
-def test_retry_example_publishes_everything(env):
-    result = run("retry.py", [f"ex-{uuid.uuid4().hex[:8]}", "120"], env)
+def test_retry_example_publishes_everything(env, names):
+    result = run("retry.py", [names["topic"], "120"], env)
     assert "published 120 message(s)" in result.stdout
 
 
