@@ -20,9 +20,11 @@ __all__ = [
     "AUTHN_ROUTE",
     "LEGACY_ROUTE_NAMES",
     "NAME_RE",
+    "ORIGINAL_ROUTE_NAMES",
     "ROUTES",
     "Route",
     "format_path",
+    "original_route_name",
     "redact_url",
     "resolve_route",
     "validate_name",
@@ -134,43 +136,63 @@ ROUTES: Dict[str, Route] = {
 #: relative to the authn service root, not ``/v1`` of AMS.
 AUTHN_ROUTE = Route("auth:x509", "GET", "/v1/service-types/ams/hosts/{host}:authx509", ("host",))
 
-#: Route names of the older ``argo-ams-library``, accepted wherever a route name is taken.
+#: The route names of argo-ams-library 1.0.0 (its ``routes`` table), by AMS route id. Exception
+#: messages use them (``While trying the [topic_get]: ...``) as the original's did.
+ORIGINAL_ROUTE_NAMES: Mapping[str, str] = {
+    "topics:list": "topic_list",
+    "topics:show": "topic_get",
+    "topics:publish": "topic_publish",
+    "topics:create": "topic_create",
+    "topics:delete": "topic_delete",
+    "topics:acl": "topic_getacl",
+    "topics:modifyAcl": "topic_modifyacl",
+    "subscriptions:create": "sub_create",
+    "subscriptions:delete": "sub_delete",
+    "subscriptions:list": "sub_list",
+    "subscriptions:show": "sub_get",
+    "subscriptions:pull": "sub_pull",
+    "subscriptions:acknowledge": "sub_ack",
+    "subscriptions:modifyPushConfig": "sub_pushconfig",
+    "subscriptions:acl": "sub_getacl",
+    "subscriptions:modifyAcl": "sub_modifyacl",
+    "subscriptions:offsets": "sub_offsets",
+    "subscriptions:modifyOffset": "sub_mod_offset",
+    "subscriptions:timeToOffset": "sub_timeToOffset",
+    "ams:healthStatus": "api_status",
+    "ams:metrics": "api_metrics",
+    "ams:vaMetrics": "api_va_metrics",
+    "version:list": "api_version",
+    "users:usageReport": "api_usage_report",
+    "users:create": "user_create",
+    "users:update": "user_update",
+    "users:show": "user_get",
+    "users:byToken": "user_get_by_token",
+    "users:byUUID": "user_get_by_uuid",
+    "users:profile": "user_get_profile",
+    "users:list": "users_list",
+    "users:delete": "user_delete",
+    "users:refreshToken": "user_refresh_token",
+    "projects:addUser": "project_add_member",
+    "projects:showUser": "project_get_member",
+    "projects:createUser": "project_create_member",
+    "projects:removeUser": "project_remove_member",
+    "projects:create": "project_create",
+    "projects:update": "project_update",
+    "projects:show": "project_get",
+    "projects:delete": "project_delete",
+    "auth:x509": "auth_x509",
+}
+
+#: Route names accepted wherever a route name is taken, besides the route ids: the original's,
+#: and the earlier pymod aliases.
 LEGACY_ROUTE_NAMES: Mapping[str, str] = {
-    "topic_create": "topics:create",
-    "topic_list": "topics:list",
-    "topic_get": "topics:show",
-    "topic_delete": "topics:delete",
-    "topic_publish": "topics:publish",
+    **{legacy: route_id for route_id, legacy in ORIGINAL_ROUTE_NAMES.items()},
     "topic_acl": "topics:acl",
-    "topic_modifyacl": "topics:modifyAcl",
-    "sub_create": "subscriptions:create",
-    "sub_list": "subscriptions:list",
-    "sub_get": "subscriptions:show",
-    "sub_delete": "subscriptions:delete",
-    "sub_pull": "subscriptions:pull",
-    "sub_ack": "subscriptions:acknowledge",
     "sub_acl": "subscriptions:acl",
-    "sub_modifyacl": "subscriptions:modifyAcl",
-    "sub_pushconfig": "subscriptions:modifyPushConfig",
-    "sub_offsets": "subscriptions:offsets",
-    "sub_mod_offset": "subscriptions:modifyOffset",
-    "sub_timeToOffset": "subscriptions:timeToOffset",
-    "auth_x509": "auth:x509",
-    "user_get": "users:show",
-    "user_create": "users:create",
-    "user_update": "users:update",
-    "user_delete": "users:delete",
     "user_list": "users:list",
     "user_by_token": "users:byToken",
     "user_by_uuid": "users:byUUID",
     "user_current": "users:profile",
-    "user_refresh_token": "users:refreshToken",
-    "project_get": "projects:show",
-    "project_create": "projects:create",
-    "project_update": "projects:update",
-    "project_delete": "projects:delete",
-    "project_add_member": "projects:addUser",
-    "project_remove_member": "projects:removeUser",
     "project_member_get": "projects:showUser",
     "project_member_create": "projects:createUser",
     "service_status": "ams:healthStatus",
@@ -178,6 +200,12 @@ LEGACY_ROUTE_NAMES: Mapping[str, str] = {
     "va_metrics": "ams:vaMetrics",
     "usage_report": "users:usageReport",
 }
+
+
+def original_route_name(name: str) -> str:
+    """The argo-ams-library name of route id ``name`` (``"topics:show"`` -> ``"topic_get"``);
+    ``name`` itself for routes the original did not have or names that are not route ids."""
+    return ORIGINAL_ROUTE_NAMES.get(name, name)
 
 
 def resolve_route(name: str) -> Route:

@@ -129,7 +129,7 @@ def test_mock_patch_of_requests_post_as_the_original_was_tested() -> None:
     args, kwargs = post.call_args
     assert args == (URL,)
     assert kwargs["headers"]["x-api-key"] == "s3cret"
-    assert json.loads(kwargs["data"]) == {"messages": [{"attributes": {}, "data": "aGk="}]}
+    assert json.loads(kwargs["data"]) == {"messages": [{"data": "aGk="}]}
 
 
 def test_patch_on_the_instance_is_seen_too() -> None:

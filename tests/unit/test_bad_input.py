@@ -31,9 +31,9 @@ Call = Callable[[ArgoMessagingService], Any]
 #: (id, call, exception, fragment of the message)
 MATRIX: list[tuple[str, Call, type, str]] = [
     # ---- message data and attributes
-    ("data-int", lambda c: c.publish("t", AmsMessage(data=5)), AmsMessageException, "str or bytes"),
-    ("data-list", lambda c: c.publish("t", AmsMessage(data=["a"])), AmsMessageException, "str or bytes"),
-    ("data-none-no-attrs", lambda c: c.publish("t", AmsMessage()), AmsMessageException, "needs data"),
+    ("data-int", lambda c: c.publish("t", AmsMessage(data=5)), AmsMessageException, "b64encode()"),
+    ("data-list", lambda c: c.publish("t", AmsMessage(data=["a"])), AmsMessageException, "b64encode()"),
+    ("data-none-no-attrs", lambda c: c.publish("t", AmsMessage()), AmsMessageException, "At least data"),
     ("dict-data-bytes", lambda c: c.publish("t", {"data": b"raw"}), AmsMessageException, "Base64 str"),
     ("dict-no-keys", lambda c: c.publish("t", {"payload": "x"}), AmsMessageException, "'data'"),
     ("dict-data-none", lambda c: c.publish("t", {"data": None}), AmsMessageException, "needs data"),

@@ -94,7 +94,7 @@ def test_reply_maps_to_exception(ams, rsps, status, body, ctype, cls, code, ams_
     assert exc.code == code
     assert exc.status == ams_status
     assert text in exc.msg
-    assert exc.msg.startswith("While trying the [topics:show]: ")
+    assert exc.msg.startswith("While trying the [topic_get]: ")  # the original's route name
     assert exc.route == "topics:show"
     assert exc.body == body[:4096]
     assert TOKEN not in str(exc) and TOKEN not in repr(exc)
