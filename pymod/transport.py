@@ -243,7 +243,8 @@ class AmsHttpRequests:
         Raises:
             AmsServiceException: neither a token nor a certificate was given (code 400), or the
                 authentication service refused the certificate.
-            AmsArgumentException: a certificate or key path does not exist.
+            AmsConnectionException: a certificate or key file does not exist (as
+                argo-ams-library: ``requests`` cannot load it), or the service is unreachable.
         """
         if token:
             self.token = token
@@ -267,8 +268,8 @@ class AmsHttpRequests:
         Raises:
             AmsServiceException: no certificate given (code 400), the service refused it, or its
                 reply has no ``token``.
-            AmsArgumentException: ``cert`` or ``key`` does not name an existing file.
-            AmsConnectionException: the authentication service could not be reached.
+            AmsConnectionException: ``cert`` or ``key`` does not name an existing file, or the
+                authentication service could not be reached.
         """
         if not (cert and key):
             raise AmsServiceException(
@@ -276,14 +277,10 @@ class AmsHttpRequests:
                     "error": {
                         "code": 400,
                         "message": "No certificate provided. No token provided.",
-                        "status": "BAD_REQUEST",
                     }
                 },
                 AUTHN_ROUTE.name,
             )
-        for what, path in (("certificate", cert), ("key", key)):
-            if not os.path.isfile(path):
-                raise AmsArgumentException(f"{what} file {path!r} does not exist")
         host = _bare_host(self.endpoint)
         url = f"https://{host}:{self.authn_port}" + AUTHN_ROUTE.path.format(host=host)
         reply = self._retry_make_request(

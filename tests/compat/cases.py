@@ -54,8 +54,80 @@ class Case:
     call: Callable[[Any, Any], Any]
     methods: Sequence[str]
     differs: Optional[str] = None  # a phrase of docs/migration.rst
-    check: Optional[Callable[[Outcome], None]] = None  # pymod's behaviour, for differs cases
+    check: Optional[Callable[[Outcome, Outcome], None]] = None  # (original, pymod): pymod's
+    # behaviour, for differs cases
     tags: List[str] = field(default_factory=list)
+
+
+# ---- checks of pymod's side of a deliberate difference ----------------------------------------
+def _is_or_derives(ours: object, orig: object) -> bool:
+    """Whether ``ours`` is of the class of ``orig`` (by name: the libraries are separate)."""
+    return type(orig).__name__ in [c.__name__ for c in type(ours).__mro__]
+
+
+def _clean_text_error(orig: Outcome, ours: Outcome) -> None:
+    assert orig.requests == ours.requests
+    assert _is_or_derives(ours.error, orig.error)  # the same class or a subclass of it
+    assert orig.error.msg.split(": ", 1)[1].startswith("b'")  # type: ignore[union-attr]
+    text = ours.error.msg.split(": ", 1)[1]  # type: ignore[union-attr]
+    assert not text.startswith("b'") and "<" not in text and text
+    assert ours.error.code == orig.error.code  # type: ignore[union-attr]
+
+
+def _subclass_error(orig: Outcome, ours: Outcome) -> None:
+    assert orig.requests == ours.requests
+    assert _is_or_derives(ours.error, orig.error)
+    assert ours.error.code == orig.error.code  # type: ignore[union-attr]
+
+
+def _json_500_not_balancer(orig: Outcome, ours: Outcome) -> None:
+    assert orig.requests == ours.requests
+    assert type(orig.error).__name__ == "AmsBalancerException"
+    assert type(ours.error).__name__ == "AmsServiceException"
+    assert ours.error.msg == orig.error.msg  # type: ignore[union-attr]
+
+
+def _capped_jittered_backoff(orig: Outcome, ours: Outcome) -> None:
+    assert orig.requests == ours.requests and orig.value is not None
+    assert [s for s in orig.sleeps] == [1.0]  # 2 * 2**-1 after the 2nd attempt, none before
+    assert len(ours.sleeps) == 2 and 0.75 * 2 <= ours.sleeps[0] <= 2
+    assert 0.75 * 4 <= ours.sleeps[1] <= 4
+
+
+def _typed_not_key_error(orig: Outcome, ours: Outcome) -> None:
+    assert type(orig.error) is KeyError
+    assert type(ours.error).__name__ == "AmsServiceException" and ours.error.code == 404  # type: ignore[union-attr]
+
+
+def _token_is_assigned(orig: Outcome, ours: Outcome) -> None:
+    assert orig.value[1] == "s3cr3t-token" and ours.value[1] == "other"
+
+
+def _list_users_params(orig: Outcome, ours: Outcome) -> None:
+    assert orig.requests[0][1].endswith("/v1/users?details=True&pageSize=0&nextPageToken=")
+    assert ours.requests[0][1].endswith("/v1/users?details=true")
+    assert [u.name for u in ours.value.users] == [u.name for u in orig.value.users]
+
+
+def _zulu_time(orig: Outcome, ours: Outcome) -> None:
+    assert orig.requests[0][1].endswith("timeToOffset?time=2019-09-02%2000:00:00.000Z")
+    assert ours.requests[0][1].endswith("timeToOffset?time=2019-09-02T00:00:00.000Z")
+
+
+def _push_type_in_one_request(orig: Outcome, ours: Outcome) -> None:
+    assert [r[0] for r in orig.requests] == ["GET", "PUT", "POST"]  # create, then modifyPushConfig
+    assert [r[0] for r in ours.requests] == ["GET", "PUT"]
+    config = ours.requests[1][2][1]["pushConfig"]
+    assert config["type"] == "http_endpoint"
+    assert config["pushEndpoint"] == PUSH_CFG["pushEndpoint"]
+
+
+def _push_type(orig: Outcome, ours: Outcome) -> None:
+    assert "type" not in orig.requests[0][2][1]["pushConfig"]
+    assert ours.requests[0][2][1]["pushConfig"] == dict(PUSH_CFG, type="http_endpoint")
+
+
+TEXT_ERRORS = "Error bodies that are not JSON are shown as text"
 
 
 def _user(lib: Any) -> Any:
@@ -145,12 +217,13 @@ CASES: List[Case] = [
          [A + "publish"], tags=["retry"]),
     Case("publish_retry_gives_up", [html(502, "502 Bad Gateway")] * 3,
          lambda lib, a: a.publish("t1", _msg(lib, data="x"), retry=2, retrysleep=1),
-         [A + "publish"], tags=["retry"]),
+         [A + "publish"], TEXT_ERRORS, _clean_text_error, tags=["retry"]),
     Case("publish_retry_connection", [connection_error(), R(json={"messageIds": ["1"]})],
          lambda lib, a: a.publish("t1", _msg(lib, data="x"), retry=1, retrysleep=1),
          [A + "publish"], tags=["retry"]),
     Case("publish_504", [html(504, "504 Gateway Time-out")],
-         lambda lib, a: a.publish("t1", _msg(lib, data="x")), [A + "publish"]),
+         lambda lib, a: a.publish("t1", _msg(lib, data="x")), [A + "publish"],
+         "AmsBalancerTimeoutException, a subclass of both", _subclass_error),
     Case("publish_408_json", [err(408, "Request timeout", "TIMEOUT")],
          lambda lib, a: a.publish("t1", _msg(lib, data="x")), [A + "publish"]),
     Case("getacl_topic", [R(json=TOPIC), R(json={"authorized_users": ["bob"]})],
@@ -203,11 +276,13 @@ CASES: List[Case] = [
                        for i, m in a.pull_sub("s1")],
          [A + "pull_sub"]),
     Case("pull_sub_502", [html(502, "502 Bad Gateway")], lambda lib, a: a.pull_sub("s1"),
-         [A + "pull_sub"]),
+         [A + "pull_sub"], TEXT_ERRORS, _clean_text_error),
     Case("pull_sub_500_json", [err(500, "Internal error", "INTERNAL_SERVER_ERROR")],
-         lambda lib, a: a.pull_sub("s1"), [A + "pull_sub"]),
+         lambda lib, a: a.pull_sub("s1"), [A + "pull_sub"], "AMS's own JSON errors are not retried",
+         _json_500_not_balancer),
     Case("pull_sub_retry_backoff", [html(503, "503 Service Unavailable")] * 2 + [R(json=PULLED)],
-         lambda lib, a: a.pull_sub("s1", retry=3, retrybackoff=2), [A + "pull_sub"], tags=["retry"]),
+         lambda lib, a: a.pull_sub("s1", retry=3, retrybackoff=2), [A + "pull_sub"],
+         "Retry with a cap and jitter", _capped_jittered_backoff, tags=["retry"]),
     Case("pull_sub_connection_error", [connection_error()], lambda lib, a: a.pull_sub("s1"),
          [A + "pull_sub"]),
     Case("ack_sub", [EMPTY], lambda lib, a: a.ack_sub("s1", [ACK0]), [A + "ack_sub"]),
@@ -297,11 +372,11 @@ CASES: List[Case] = [
     Case("delete_project", [EMPTY], lambda lib, a: a.delete_project("TEST"), [A + "delete_project"]),
     # ---- other error replies ------------------------------------------------------------------
     Case("plain_text_400", [R(400, body="Bad Request")], lambda lib, a: a.get_sub("s1"),
-         [A + "get_sub"]),
+         [A + "get_sub"], TEXT_ERRORS, _clean_text_error),
     Case("json_500_non_balancer", [err(500, "Internal error", "INTERNAL_SERVER_ERROR")],
          lambda lib, a: a.get_topic("t1"), [A + "get_topic"]),
     Case("html_502_non_balancer", [html(502, "502 Bad Gateway")], lambda lib, a: a.list_topics(),
-         [A + "list_topics"]),
+         [A + "list_topics"], TEXT_ERRORS, _clean_text_error),
     Case("json_error_without_status", [R(404, json={"error": {"code": 404, "message": "gone"}})],
          lambda lib, a: a.get_project("TEST"), [A + "get_project"]),
     # ---- objects without the network ----------------------------------------------------------
@@ -366,7 +441,18 @@ CASES: List[Case] = [
     Case("do_get_error_route_name", [err(404, "Subscription doesn't exist", "NOT_FOUND")],
          lambda lib, a: a.do_get("https://mock_host/v1/projects/TEST/subscriptions/s1:offsets",
                                "sub_offsets"),
-         [A + "do_get"]),
+         [A + "do_get"], "instead of a KeyError", _typed_not_key_error),
     Case("assign_token", [], lambda lib, a: (a.assign_token("other", "", ""), a.token),
-         [A + "assign_token"]),
+         [A + "assign_token"], "assign_token(token", _token_is_assigned),
+    Case("list_users", [R(json=USERS)], lambda lib, a: a.list_users(), [A + "list_users"],
+         "User listing uses the parameters AMS reads", _list_users_params),
+    Case("time_to_offset_sub_whole_seconds", [R(json={"offset": 4})],
+         lambda lib, a: a.time_to_offset_sub("s1", DAY), [A + "time_to_offset_sub"],
+         "timeToOffset sends the format AMS accepts", _zulu_time),
+    Case("create_sub_push", [R(json=TOPIC), R(json=PUSH_SUB), R(json=PUSH_SUB)],
+         lambda lib, a: a.create_sub("s1", "t1", push_endpoint=PUSH_CFG["pushEndpoint"]),
+         [A + "create_sub"], "Push configurations include their", _push_type_in_one_request),
+    Case("pushconfig_sub_push", [R(json=PUSH_SUB)],
+         lambda lib, a: a.pushconfig_sub("s1", PUSH_CFG["pushEndpoint"]), [A + "pushconfig_sub"],
+         "Push configurations include their", _push_type),
 ]

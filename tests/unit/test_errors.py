@@ -315,7 +315,7 @@ def test_any_json_envelope_maps_without_key_errors(status, code, message, ams_st
                    lambda c: c.get_topic("alerts", retobj=True)),
         pytest.param("GET", "/projects/DEMO/subscriptions/alerts-sub", "{}",
                    lambda c: c.get_sub("alerts-sub", retobj=True)),
-        pytest.param("PUT", "/projects/DEMO/topics/alerts", "{}", lambda c: c.topic("alerts")),
+        pytest.param("GET", "/projects/DEMO/topics/alerts", "{}", lambda c: c.topic("alerts")),
         pytest.param("GET", "/projects/DEMO/topics", "[]", lambda c: c.list_topics()),
         pytest.param("POST", "/projects/DEMO/topics/alerts:publish", "[]",
                    lambda c: c.publish("alerts", {"data": "YQ=="})),
