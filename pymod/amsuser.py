@@ -102,9 +102,17 @@ class AmsUser:
     ``repr()`` never shows the token.
 
     Args:
-        uuid, name, firstname, lastname, organization, description, token, email, created_on,
-            created_by, modified_on: str fields (``first_name``/``last_name`` on the wire;
-            ``first_name``/``last_name`` are also readable and writable here).
+        uuid: the user's uuid (set by AMS).
+        name: the user name.
+        firstname: sent as ``first_name``; also readable and writable as ``first_name``.
+        lastname: sent as ``last_name``; also readable and writable as ``last_name``.
+        organization: str.
+        description: str.
+        token: the user's token (set by AMS).
+        email: str.
+        created_on: set by AMS.
+        created_by: set by AMS.
+        modified_on: set by AMS.
         projects: :class:`AmsUserProject` list.
         service_roles: service roles (``service_admin``).
         first_name, last_name: keyword-only aliases of ``firstname``/``lastname``.

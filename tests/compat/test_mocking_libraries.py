@@ -189,3 +189,14 @@ def test_direct_path_is_taken_against_a_real_server_when_nothing_is_mocked() -> 
             ams._targets.clear()
             ams.get_topic("direct-t")
             assert ams._targets == {}  # responses active: through requests, and passed through
+
+
+@pytest.mark.parametrize("name", ["send", "request", "get_adapter"])
+def test_patch_on_the_clients_session_class_turns_the_direct_path_off(
+    plain_client: ArgoMessagingService, name: str
+) -> None:
+    session = plain_client._session
+    adapter = session.get_adapter(URL)
+    with mock.patch.object(type(session), name, create=True):
+        assert not may_bypass_requests(session, adapter, type(session))
+    assert may_bypass_requests(session, adapter, type(session))
