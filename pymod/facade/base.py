@@ -26,7 +26,7 @@ from pymod.amsexceptions import AmsArgumentException, AmsResponseException
 from pymod.amssubscription import AmsSubscription
 from pymod.amstopic import AmsTopic
 from pymod.retry import RetryPolicy
-from pymod.routes import validate_name
+from pymod.routes import ORIGINAL_ROUTES, validate_name
 from pymod.transport import DEFAULT_TIMEOUT, AmsHttpRequests, Timeout
 from pymod.types import Acl
 
@@ -78,6 +78,8 @@ class FacadeBase(AmsHttpRequests):
         #: them: filled by get/create/list calls, emptied by delete calls.
         self.topics: Dict[str, AmsTopic] = OrderedDict()
         self.subs: Dict[str, AmsSubscription] = OrderedDict()
+        #: argo-ams-library's table of URL templates, ``{route_name: [method, template]}``.
+        self.routes: Dict[str, List[str]] = {k: list(v) for k, v in ORIGINAL_ROUTES.items()}
         super().__init__(
             endpoint, authn_port, token, cert, key, session=session, timeout=timeout,
             verify=verify, retry_policy=retry_policy, pool_maxsize=pool_maxsize,

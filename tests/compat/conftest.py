@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Any, Dict
+from typing import Any
 
 sys.path.insert(0, os.path.dirname(__file__))
 
-#: Filled by test_differential.py, printed at the end of the run.
-FIGURES: Dict[str, Any] = {}
+from differential import FIGURES  # noqa: E402  (filled by test_differential.py)
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:

@@ -34,6 +34,10 @@ ENDPOINT = "mock_host"
 TOKEN = "s3cr3t-token"
 PROJECT = "TEST"
 
+#: The closing figures of the differential suite, filled by test_differential.py and printed at
+#: the end of the run (conftest.py).
+FIGURES: Dict[str, Any] = {}
+
 
 def load_original() -> Union[ModuleType, str]:
     """The original library as a module, or the reason it is not available."""

@@ -14,8 +14,7 @@ from typing import Any, Set
 
 import pytest
 from cases import CASES, Case
-from conftest import FIGURES
-from differential import ORIG_NAME, differences, load_original, run
+from differential import FIGURES, ORIG_NAME, differences, load_original, run
 
 import argo_ams_library
 
