@@ -285,14 +285,10 @@ class SubscriptionsAPI(TopicsAPI):
             raise _pullopt_error(key) from None
 
     def set_pullopt(self, key: str, value: Union[str, int, bool]) -> None:
-        """Set the client's default for pull option ``key``; stored as the string AMS expects.
-
-        Raises:
-            AmsServiceException: unknown option (code 400).
-        """
-        if key not in self.pullopts:
-            raise _pullopt_error(key)
-        self.pullopts[key] = str(value).lower() if isinstance(value, bool) else str(value)
+        """Set pull option ``key`` (sent in every pull body, as argo-ams-library did; ``num`` and
+        ``return_immediately`` of :meth:`pull_sub` override ``maxMessages`` and
+        ``returnImmediately``); stored as the string AMS expects."""
+        self.pullopts[str(key)] = str(value).lower() if isinstance(value, bool) else str(value)
 
     def pull_sub(
         self,
@@ -435,18 +431,18 @@ class SubscriptionsAPI(TopicsAPI):
             ``{"max": int, "min": int, "current": int}`` for ``"all"``, else that one int.
 
         Raises:
-            AmsArgumentException: unknown ``offset`` name (nothing sent).
+            AmsServiceException: ``offset`` is not one of those names (``'x' is not valid offset
+                position``, after the request, as argo-ams-library).
         """
-        if offset not in _OFFSET_NAMES:
-            raise AmsArgumentException(
-                f"offset must be one of {', '.join(_OFFSET_NAMES)}, got {offset!r}"
-            )
         reply = self._call("subscriptions:offsets", params=self._p(subscription=sub),
                            **reqkwargs)
+        route = "subscriptions:offsets"
         if offset == "all":
-            route = "subscriptions:offsets"
             return cast(Offsets, {k: reply_field(reply, k, int, route) for k in ("max", "min", "current")})
-        return reply_field(reply, offset, int, "subscriptions:offsets")
+        if offset not in _OFFSET_NAMES:
+            message = f"{offset!r} is not valid offset position"
+            raise AmsServiceException({"error": {"message": message}}, route)
+        return reply_field(reply, offset, int, route)
 
     def modifyoffset_sub(self, sub: str, move_to: int, **reqkwargs: Any) -> JSONDict:
         """Move the subscription's current offset to ``move_to``
@@ -463,6 +459,11 @@ class SubscriptionsAPI(TopicsAPI):
             AmsArgumentException: ``move_to`` is not an int >= 0.
             AmsServiceException: 400 ``Offset out of bounds``.
         """
+        if not isinstance(move_to, int):  # as argo-ams-library: int(move_to)
+            try:
+                move_to = int(move_to)
+            except (TypeError, ValueError) as exc:
+                raise AmsArgumentException(f"move_to must be an int: {exc}") from None
         body = {"offset": check_int("move_to", move_to, 0)}
         result: JSONDict = self._call("subscriptions:modifyOffset", body,
                                       params=self._p(subscription=sub), **reqkwargs)

@@ -272,8 +272,8 @@ def test_pullopts_get_set(ams, nonet):
     with pytest.raises(AmsServiceException) as info:
         ams.get_pullopt("nope")
     assert info.value.code == 400
-    with pytest.raises(AmsServiceException):
-        ams.set_pullopt("nope", 1)
+    ams.set_pullopt("nope", 1)  # any option, sent with every pull (as argo-ams-library)
+    assert ams.pullopts == {"maxMessages": "5", "returnImmediately": "true", "nope": "1"}
     assert len(nonet.calls) == 0
 
 
@@ -505,9 +505,15 @@ def test_modifyackdeadline_rejects_out_of_range(ams, nonet, bad):
 
 def test_offset_argument_errors(ams, nonet):
     with pytest.raises(AmsArgumentException):
-        ams.getoffsets_sub("alerts-sub", "newest")
-    with pytest.raises(AmsArgumentException):
         ams.modifyoffset_sub("alerts-sub", -3)
     with pytest.raises(AmsArgumentException):
-        ams.modifyoffset_sub("alerts-sub", "17")
+        ams.modifyoffset_sub("alerts-sub", "seventeen")
     assert len(nonet.calls) == 0
+
+
+def test_unknown_offset_name_is_a_service_exception_after_the_request(ams, rsps):
+    rsps.get(BASE + "/projects/DEMO/subscriptions/alerts-sub:offsets", body=pretty(OFFSETS),
+             content_type=JSON_CT)
+    with pytest.raises(AmsServiceException) as info:  # as argo-ams-library
+        ams.getoffsets_sub("alerts-sub", "newest")
+    assert info.value.msg == "While trying the [sub_offsets]: 'newest' is not valid offset position"
