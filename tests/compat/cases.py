@@ -127,6 +127,12 @@ def _push_type(orig: Outcome, ours: Outcome) -> None:
     assert ours.requests[0][2][1]["pushConfig"] == dict(PUSH_CFG, type="http_endpoint")
 
 
+def _pushconfig_fetches(orig: Outcome, ours: Outcome) -> None:
+    assert [r[0] for r in orig.requests] == ["GET", "POST"] and orig.value[1] == {}
+    assert [r[0] for r in ours.requests] == ["GET", "POST", "GET"]
+    assert ours.value[1]["name"] == SUB["name"]
+
+
 TEXT_ERRORS = "Error bodies that are not JSON are shown as text"
 
 
@@ -335,6 +341,9 @@ CASES: List[Case] = [
              a.get_sub("s1", retobj=True)),
          [S + "pull", S + "ack", S + "pullack", S + "offsets", S + "time_to_offset", S + "acl",
           S + "pushconfig", S + "delete"]),
+    Case("subscription_pushconfig_empty_reply", [R(json=SUB), EMPTY, R(json=SUB)],
+         lambda lib, a: (lambda s: [s, s.pushconfig()])(a.get_sub("s1", retobj=True)),
+         [S + "pushconfig"], "returns the subscription as fetched", _pushconfig_fetches),
     # ---- users --------------------------------------------------------------------------------
     Case("create_user", [R(json=USER)], lambda lib, a: a.create_user(_user(lib)), [A + "create_user"]),
     Case("update_user", [R(json=USER)],
