@@ -200,3 +200,17 @@ def test_patch_on_the_clients_session_class_turns_the_direct_path_off(
     with mock.patch.object(type(session), name, create=True):
         assert not may_bypass_requests(session, adapter, type(session))
     assert may_bypass_requests(session, adapter, type(session))
+
+
+def test_patches_through_the_alias_module_as_tests_of_the_original_write_them() -> None:
+    import argo_ams_library
+
+    reply = mock.Mock(status_code=200, content=json.dumps(REPLY).encode())
+    with mock.patch("argo_ams_library.ams.requests.post", return_value=reply) as post, \
+            mock.patch("argo_ams_library.ams.time.sleep") as sleep:
+        post.side_effect = [requests.exceptions.ConnectionError("down"), reply]
+        ams = argo_ams_library.ArgoMessagingService(endpoint="mock_host", token="t", project="TEST")
+        assert ams.publish("t1", {"data": "aGk="}, retry=1, retrysleep=3) == REPLY
+    assert post.call_count == 2
+    sleep.assert_called_once()
+    assert 0.75 * 3 <= sleep.call_args[0][0] <= 3
