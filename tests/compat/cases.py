@@ -133,6 +133,11 @@ def _pushconfig_fetches(orig: Outcome, ours: Outcome) -> None:
     assert ours.value[1]["name"] == SUB["name"]
 
 
+def _non_json_200_raises(orig: Outcome, ours: Outcome) -> None:
+    assert orig.error is None and orig.value == {"error": {"code": 200, "message": b"<html>ok</html>"}}
+    assert type(ours.error).__name__ == "AmsResponseException" and ours.error.code == 200  # type: ignore[union-attr]
+
+
 TEXT_ERRORS = "Error bodies that are not JSON are shown as text"
 
 
@@ -463,6 +468,16 @@ CASES: List[Case] = [
          lambda lib, a: a.do_get(a.routes["topic_get"][1].format(a.endpoint, a.project, "t1"),
                                  "topic_get"),
          [A + "do_get"]),
+    Case("transport_alone", [R(json=TOPIC), err(404, "Topic doesn't exist", "NOT_FOUND")],
+         lambda lib, a: (lambda t: [t.do_get("https://mock_host/v1/projects/TEST/topics/t1",
+                                             "topic_get"),
+                                    _raises(lambda: t.do_get(
+                                        "https://mock_host/v1/projects/TEST/topics/t2",
+                                        "topic_get"))])(
+             lib.ams.AmsHttpRequests("mock_host", 8443, "tok")),
+         ["AmsHttpRequests.do_get"]),
+    Case("non_json_200", [R(200, body="<html>ok</html>")], lambda lib, a: a.get_project("TEST"),
+         [A + "get_project"], "A 200 reply that is not JSON", _non_json_200_raises),
     Case("assign_token", [], lambda lib, a: (a.assign_token("other", "", ""), a.token),
          [A + "assign_token"], "assign_token(token", _token_is_assigned),
     Case("list_users", [R(json=USERS)], lambda lib, a: a.list_users(), [A + "list_users"],
