@@ -34,58 +34,70 @@ def _is_client_dir(path: str) -> bool:
     return all(os.path.isfile(os.path.join(path, marker)) for marker in _MARKERS)
 
 
-def _load_pymod() -> ModuleType:
-    """The pymod AMS client package, wherever ``sys.path`` would look first.
-
-    Raises:
-        ImportError: another module named ``pymod`` was already imported, or pymod is not
-            installed.
-    """
-    loaded = sys.modules.get("pymod")
-    if loaded is not None:
-        location = os.path.dirname(getattr(loaded, "__file__", None) or "")
-        if _is_client_dir(location):
-            return loaded
-        raise ImportError(
-            "argo_ams_library needs the pymod AMS client, but another module named 'pymod' was "
-            f"imported first (from {location or 'an unknown location'}); import argo_ams_library "
-            "before it"
-        )
+def _client_dir() -> str:
+    """The directory of the pymod client package: beside this package first (the same
+    installation), then wherever the import system or ``sys.path`` has one."""
     here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    candidates = [here]
-    spec = importlib.util.find_spec("pymod")
+    candidates = [os.path.join(here, "pymod")]
+    try:
+        spec = importlib.util.find_spec("pymod")
+    except (ImportError, ValueError):  # a foreign pymod in sys.modules without a spec
+        spec = None
     if spec is not None and spec.submodule_search_locations:
         candidates.extend(spec.submodule_search_locations)
     candidates.extend(os.path.join(entry, "pymod") for entry in sys.path if entry)
     for candidate in candidates:
-        directory = candidate if os.path.basename(candidate) == "pymod" else os.path.join(candidate, "pymod")
-        if not _is_client_dir(directory):
-            continue
-        found = importlib.util.spec_from_file_location(
-            "pymod", os.path.join(directory, "__init__.py"), submodule_search_locations=[directory]
-        )
-        if found is None or found.loader is None:
-            continue
-        module = importlib.util.module_from_spec(found)
-        sys.modules["pymod"] = module
-        try:
-            found.loader.exec_module(module)
-        except BaseException:
-            for name in [n for n in sys.modules if n == "pymod" or n.startswith("pymod.")]:
-                del sys.modules[name]
-            raise
-        return module
+        if _is_client_dir(candidate):
+            return candidate
     raise ImportError("argo_ams_library needs the pymod AMS client (pip install pymod-ams)")
+
+
+def _load_pymod() -> ModuleType:
+    """The pymod AMS client package, loaded from its own directory.
+
+    A foreign module named ``pymod`` (a folder beside the running script, which comes first on
+    ``sys.path``) is never taken for it. If such a module was imported already, it is put back in
+    ``sys.modules`` afterwards and the client stays reachable as ``argo_ams_library.pymod``.
+
+    Raises:
+        ImportError: pymod is not installed.
+    """
+    loaded = sys.modules.get("pymod")
+    if loaded is not None and _is_client_dir(os.path.dirname(getattr(loaded, "__file__", None) or "")):
+        return loaded
+    directory = _client_dir()
+    foreign = {n: m for n, m in sys.modules.items() if n == "pymod" or n.startswith("pymod.")}
+    for name in foreign:
+        del sys.modules[name]
+    found = importlib.util.spec_from_file_location(
+        "pymod", os.path.join(directory, "__init__.py"), submodule_search_locations=[directory]
+    )
+    assert found is not None and found.loader is not None
+    module = importlib.util.module_from_spec(found)
+    sys.modules["pymod"] = module
+    try:
+        found.loader.exec_module(module)
+    except BaseException:
+        for name in [n for n in sys.modules if n == "pymod" or n.startswith("pymod.")]:
+            del sys.modules[name]
+        sys.modules.update(foreign)
+        raise
+    if foreign:  # the script's own pymod keeps its name; the client lives on under ours
+        for name in [n for n in sys.modules if n == "pymod" or n.startswith("pymod.")]:
+            sys.modules[__name__ + "._" + name] = sys.modules.pop(name)
+        sys.modules.update(foreign)
+    return module
 
 
 pymod = _load_pymod()
 
-from pymod import *  # noqa: E402,F403
-from pymod import __all__ as _pymod_all  # noqa: E402
-from pymod import ams, amsexceptions, amsmsg, amssubscription, amstopic, amsuser  # noqa: E402
-
-__all__ = list(_pymod_all)
+# the names of pymod, taken from the loaded module (not by importing "pymod" again: that name may
+# be a foreign module's)
+__all__ = list(pymod.__all__)
+globals().update({_name: getattr(pymod, _name) for _name in __all__})
 __version__ = pymod.__version__
+ams, amsexceptions, amsmsg = pymod.ams, pymod.amsexceptions, pymod.amsmsg
+amssubscription, amstopic, amsuser = pymod.amssubscription, pymod.amstopic, pymod.amsuser
 
 for _name, _module in {
     "ams": ams,

@@ -25,6 +25,8 @@ import json as _json
 import re
 from typing import Any, Dict, List, Mapping, Optional, Sequence
 
+from pymod.original_names import original_route_name
+
 __all__ = [
     "AmsArgumentException",
     "AmsBalancerException",
@@ -212,8 +214,6 @@ def redact(text: str) -> str:
 
 def _route_name(request: object) -> str:
     """The route name for messages: the original library's name for an AMS route id."""
-    from pymod.routes import original_route_name  # routes imports this module
-
     return original_route_name(str(request))
 
 

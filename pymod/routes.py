@@ -15,6 +15,7 @@ from typing import Dict, Mapping, Tuple
 from urllib.parse import quote
 
 from pymod.amsexceptions import AmsArgumentException, redact
+from pymod.original_names import ORIGINAL_ROUTE_NAMES, original_route_name
 
 __all__ = [
     "AUTHN_ROUTE",
@@ -137,53 +138,6 @@ ROUTES: Dict[str, Route] = {
 #: relative to the authn service root, not ``/v1`` of AMS.
 AUTHN_ROUTE = Route("auth:x509", "GET", "/v1/service-types/ams/hosts/{host}:authx509", ("host",))
 
-#: The route names of argo-ams-library 1.0.0 (its ``routes`` table), by AMS route id. Exception
-#: messages use them (``While trying the [topic_get]: ...``) as the original's did.
-ORIGINAL_ROUTE_NAMES: Mapping[str, str] = {
-    "topics:list": "topic_list",
-    "topics:show": "topic_get",
-    "topics:publish": "topic_publish",
-    "topics:create": "topic_create",
-    "topics:delete": "topic_delete",
-    "topics:acl": "topic_getacl",
-    "topics:modifyAcl": "topic_modifyacl",
-    "subscriptions:create": "sub_create",
-    "subscriptions:delete": "sub_delete",
-    "subscriptions:list": "sub_list",
-    "subscriptions:show": "sub_get",
-    "subscriptions:pull": "sub_pull",
-    "subscriptions:acknowledge": "sub_ack",
-    "subscriptions:modifyPushConfig": "sub_pushconfig",
-    "subscriptions:acl": "sub_getacl",
-    "subscriptions:modifyAcl": "sub_modifyacl",
-    "subscriptions:offsets": "sub_offsets",
-    "subscriptions:modifyOffset": "sub_mod_offset",
-    "subscriptions:timeToOffset": "sub_timeToOffset",
-    "ams:healthStatus": "api_status",
-    "ams:metrics": "api_metrics",
-    "ams:vaMetrics": "api_va_metrics",
-    "version:list": "api_version",
-    "users:usageReport": "api_usage_report",
-    "users:create": "user_create",
-    "users:update": "user_update",
-    "users:show": "user_get",
-    "users:byToken": "user_get_by_token",
-    "users:byUUID": "user_get_by_uuid",
-    "users:profile": "user_get_profile",
-    "users:list": "users_list",
-    "users:delete": "user_delete",
-    "users:refreshToken": "user_refresh_token",
-    "projects:addUser": "project_add_member",
-    "projects:showUser": "project_get_member",
-    "projects:createUser": "project_create_member",
-    "projects:removeUser": "project_remove_member",
-    "projects:create": "project_create",
-    "projects:update": "project_update",
-    "projects:show": "project_get",
-    "projects:delete": "project_delete",
-    "auth:x509": "auth_x509",
-}
-
 #: The URL templates of argo-ams-library 1.0.0 (its ``AmsHttpRequests.routes``), by its route
 #: name: ``(method, template)`` with ``{0}`` the endpoint, ``{1}`` the project (or user) and so on.
 #: Kept as ``ams.routes`` for code that built URLs from them; pymod itself builds URLs with
@@ -260,12 +214,6 @@ LEGACY_ROUTE_NAMES: Mapping[str, str] = {
     "va_metrics": "ams:vaMetrics",
     "usage_report": "users:usageReport",
 }
-
-
-def original_route_name(name: str) -> str:
-    """The argo-ams-library name of route id ``name`` (``"topics:show"`` -> ``"topic_get"``);
-    ``name`` itself for routes the original did not have or names that are not route ids."""
-    return ORIGINAL_ROUTE_NAMES.get(name, name)
 
 
 def resolve_route(name: str) -> Route:
