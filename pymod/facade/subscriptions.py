@@ -356,10 +356,10 @@ class SubscriptionsAPI(TopicsAPI):
             True.
 
         Raises:
-            AmsArgumentException: ``ids`` is empty, or an id does not belong to ``sub``.
+            AmsArgumentException: ``ids`` is not a list of str (nothing sent).
             AmsTimeoutException: 408, the ack deadline passed: pull the messages again.
-            AmsServiceException: 500 ``no ack pending`` / ``wrong ack`` (ids not from the last
-                pull) ...
+            AmsServiceException: 400 ``Invalid ack id``; 500 ``no ack pending`` / ``wrong ack``
+                (ids not from the last pull) ...
         """
         ids = check_str_list("ids", ids)  # the ids go to AMS as given: AMS judges them
         self._call("subscriptions:acknowledge", {"ackIds": ids},
