@@ -15,6 +15,12 @@ one entry point.
 
 from __future__ import annotations
 
+# ``mock.patch("argo_ams_library.ams.time.sleep")`` / ``...ams.requests.post`` in tests written for
+# the original library resolve through these module attributes.
+import time  # noqa: F401
+
+import requests  # noqa: F401
+
 from pymod.facade.accounts import AccountsAPI
 from pymod.facade.base import MAX_MESSAGE_BYTES, JSONDict
 from pymod.facade.service import ServiceAPI

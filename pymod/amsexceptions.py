@@ -25,6 +25,8 @@ import json as _json
 import re
 from typing import Any, Dict, List, Mapping, Optional, Sequence
 
+from pymod.original_names import original_route_name
+
 __all__ = [
     "AmsArgumentException",
     "AmsBalancerException",
@@ -79,15 +81,14 @@ class AmsServiceException(AmsException):
         self.code = int(code) if isinstance(code, int) else 500
         self.status = str(error.get("status") or "")
         self.body = body[:_BODY_KEEP]
-        self.msg = f"While trying the [{self.route}]: {self.error_message}"
-        errord: Dict[str, Any] = {"error": self.msg, "status_code": self.code}
+        self.msg = f"While trying the [{_route_name(request)}]: {self.error_message}"
+        errord: Dict[str, Any] = {"error": self.msg}
+        if error.get("code"):
+            errord["status_code"] = self.code
         if self.status:
             errord["status"] = self.status
+        # str(exc) is str() of this dict, as in argo-ams-library
         super().__init__(errord)
-
-    def __str__(self) -> str:
-        status = f" {self.status}" if self.status else ""
-        return f"{self.msg} (HTTP {self.code}{status})"
 
 
 class AmsBalancerException(AmsServiceException):
@@ -124,7 +125,7 @@ class AmsConnectionException(AmsException):
     def __init__(self, exp: BaseException, request: str) -> None:
         self.exp = exp
         self.route = str(request)
-        self.msg = f"While trying the [{self.route}]: {type(exp).__name__}: {_short(exp)}"
+        self.msg = f"While trying the [{_route_name(request)}]: {_short(exp)}"
         super().__init__(self.msg)
 
     def __str__(self) -> str:
@@ -211,8 +212,14 @@ def redact(text: str) -> str:
     return _KEY_IN_QUERY.sub(r"\1***", text)
 
 
+def _route_name(request: object) -> str:
+    """The route name for messages: the original library's name for an AMS route id."""
+    return original_route_name(str(request))
+
+
 def _short(exp: BaseException, limit: int = 300) -> str:
-    text = redact(str(exp))
+    """``repr(exp)`` (as argo-ams-library showed it), tokens redacted, at most ``limit`` chars."""
+    text = redact(repr(exp))
     return text if len(text) <= limit else text[:limit] + "..."
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import binascii
+import json as _json
 import re
 from base64 import b64decode
 from binascii import b2a_base64
@@ -67,8 +68,14 @@ def _encode(data: Data) -> str:
     if isinstance(data, str):
         data = data.encode("utf-8")
     elif not isinstance(data, (bytes, bytearray, memoryview)):
-        raise AmsMessageException(f"data must be str or bytes, got {type(data).__name__}")
+        try:  # what the original tried, so that the message is the same
+            data = bytearray(data, "utf-8")
+        except Exception as exc:
+            raise AmsMessageException(f"b64encode() {exc}") from None
     return b2a_base64(data, newline=False).decode("ascii")  # = b64encode(), one call less
+
+
+_NO_CONTENT = "At least data field or one attribute needs to be defined"
 
 
 class AmsMessage:
@@ -78,21 +85,22 @@ class AmsMessage:
         b64enc: True (publishing): ``data`` is the raw payload and is Base64-encoded here.
             False (pulled messages): ``data`` is already the Base64 text from the wire.
         attributes: ``dict[str, str]``; ``''`` or ``None`` means none (stored as ``{}``).
-        data: the payload: ``str`` (encoded as UTF-8) or ``bytes``; None for no data.
+        data: the payload: ``str`` (encoded as UTF-8) or ``bytes``; None (or empty) for no data.
         messageId: the id given by AMS (the message's offset, as a decimal string).
         publishTime: the publish time given by AMS (``YYYY-MM-DDTHH:MM:SS[.fffffffff]Z``).
 
     Raises:
-        AmsMessageException: ``data`` is neither str nor bytes, or ``attributes`` is not a
-            ``dict[str, str]``.
+        AmsMessageException: ``data`` is neither str nor bytes (``b64encode() ...``), or
+            ``attributes`` is not a ``dict[str, str]``.
 
     Example::
 
         msg = AmsMessage(data="disk full on node7", attributes={"host": "node7"})
         ams.publish("alerts", msg)
 
-    Calling the object builds the wire form (``{"attributes": ..., "data": ...}``), as
-    ``msg(data=..., attributes=...)``.
+    As in argo-ams-library, calling the object sets fields from keywords and returns
+    :meth:`dict`: ``msg(data="...")`` keeps the attributes, ``msg(attributes={...})`` keeps the data,
+    and ``messageId``/``publishTime`` are reset unless given.
     """
 
     __slots__ = ("_attributes", "_data", "_b64enc", "_messageId", "_publishTime")
@@ -124,11 +132,23 @@ class AmsMessage:
         return obj
 
     def __call__(self, **kwargs: Any) -> Dict[str, Any]:
-        """Set ``data`` (and ``attributes``, ``b64enc``) from keywords and return the wire form."""
+        """Set fields from keywords (``data``, ``attributes``, ``messageId``, ``publishTime``)
+        and return :meth:`dict`. Data and attributes that are not given are kept.
+
+        Raises:
+            AmsMessageException: as the constructor, or the message has neither data nor
+                attributes.
+        """
         if "attributes" in kwargs:
             self._attributes = check_attributes(kwargs["attributes"])
-        self.set_data(kwargs.get("data", ""), kwargs.get("b64enc", True))
+        self._messageId = kwargs.get("messageId", "")
+        self._publishTime = kwargs.get("publishTime", "")
+        self.set_data(kwargs.get("data"), kwargs.get("b64enc", True))
         return self.dict()
+
+    def _check_content(self) -> None:
+        if self._data is None and not self._attributes:
+            raise AmsMessageException(_NO_CONTENT)
 
     def set_attr(self, key: str, value: str) -> None:
         """Set attribute ``key`` to ``value`` (both str).
@@ -139,7 +159,7 @@ class AmsMessage:
         self._attributes.update(check_attributes({key: value}))
 
     def set_data(self, data: Optional[Data], b64enc: bool = True) -> None:
-        """Set the payload.
+        """Set the payload; None leaves the payload as it was (as the original did).
 
         Args:
             data: raw payload (str or bytes) when ``b64enc`` is True; the Base64 text otherwise.
@@ -148,10 +168,10 @@ class AmsMessage:
         Raises:
             AmsMessageException: ``data`` is not str or bytes.
         """
-        self._b64enc = b64enc
         if data is None:
-            self._data = None
-        elif b64enc:
+            return
+        self._b64enc = b64enc
+        if b64enc:
             self._data = _encode(data)
         elif isinstance(data, str):
             self._data = data
@@ -160,17 +180,19 @@ class AmsMessage:
         else:
             raise AmsMessageException(f"data must be str or bytes, got {type(data).__name__}")
 
-    def get_data(self) -> Optional[bytes]:
-        """The payload, Base64-decoded (``bytes``), or None if the message has no data.
+    def get_data(self) -> bytes:
+        """The payload, Base64-decoded (``bytes``).
 
         Raises:
-            AmsMessageException: the data is not valid Base64.
+            AmsMessageException: the message has neither data nor attributes, has no data
+                (``b64decode() ...``), or the data is not Base64.
         """
+        self._check_content()
         if self._data is None:
-            return None
+            raise AmsMessageException("b64decode() the message has no data")
         try:
-            return b64decode(self._data, validate=True)
-        except (binascii.Error, ValueError) as exc:
+            return b64decode(self._data)
+        except (binascii.Error, ValueError, TypeError) as exc:
             raise AmsMessageException(f"b64decode() {exc}") from exc
 
     def get_msgid(self) -> str:
@@ -182,7 +204,12 @@ class AmsMessage:
         return self._publishTime
 
     def get_attr(self, key: Optional[str] = None) -> Union[Dict[str, str], str, None]:
-        """All attributes (``dict``), or the value of ``key`` (None if absent)."""
+        """All attributes (``dict``), or the value of ``key`` (None if absent).
+
+        Raises:
+            AmsMessageException: the message has neither data nor attributes.
+        """
+        self._check_content()
         if key is None:
             return self._attributes
         return self._attributes.get(key)
@@ -198,11 +225,30 @@ class AmsMessage:
         return self._data
 
     def dict(self) -> Dict[str, Any]:
-        """The wire form sent by publish: ``{"attributes": {...}, "data": "<base64>"}``."""
-        out: Dict[str, Any] = {"attributes": self._attributes}
+        """The message as publish sends it: ``attributes`` (if any), ``data`` (if any),
+        ``messageId`` and ``publishTime`` (if set), in that order.
+
+        Raises:
+            AmsMessageException: the message has neither data nor attributes.
+        """
+        self._check_content()
+        out: Dict[str, Any] = {}
+        if self._attributes:
+            out["attributes"] = self._attributes
         if self._data is not None:
             out["data"] = self._data
+        if self._messageId:
+            out["messageId"] = self._messageId
+        if self._publishTime:
+            out["publishTime"] = self._publishTime
         return out
+
+    def json(self) -> str:
+        """:meth:`dict` as JSON text (``json.dumps``)."""
+        return _json.dumps(self.dict())
+
+    def __str__(self) -> str:
+        return str(self.dict())
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, AmsMessage):
@@ -225,14 +271,15 @@ class AmsMessage:
 def wire_message(msg: object) -> Dict[str, Any]:
     """The wire form of one message given to publish.
 
-    Accepts an :class:`AmsMessage` or a ``dict`` with ``data`` (a ``str``, already Base64-encoded)
-    and/or ``attributes`` (``dict[str, str]``).
+    Accepts an :class:`AmsMessage` (its :meth:`AmsMessage.dict`) or a ``dict`` with ``data`` (a
+    ``str``, already Base64-encoded) and/or ``attributes`` (``dict[str, str]``), sent with its keys
+    as given, as the original sent it.
 
     Raises:
         AmsMessageException: anything else, or a dict with neither key, or wrong types.
     """
     if isinstance(msg, AmsMessage):
-        return _check_not_empty(msg.dict())
+        return msg.dict()
     if not isinstance(msg, Mapping):
         raise AmsMessageException(
             f"a message must be an AmsMessage or a dict, got {type(msg).__name__}"
@@ -245,13 +292,9 @@ def wire_message(msg: object) -> Dict[str, Any]:
             f"message 'data' must be a Base64 str, got {type(data).__name__}; use AmsMessage "
             "to encode raw payloads"
         )
-    out: Dict[str, Any] = {"attributes": check_attributes(msg.get("attributes"))}
-    if data is not None:
-        out["data"] = data
-    return _check_not_empty(out)
-
-
-def _check_not_empty(wire: Dict[str, Any]) -> Dict[str, Any]:
-    if "data" not in wire and not wire["attributes"]:
+    out: Dict[str, Any] = dict(msg)
+    if "attributes" in out:
+        out["attributes"] = check_attributes(out["attributes"])
+    if data is None and not out.get("attributes"):
         raise AmsMessageException("a message needs data and/or at least one attribute")
-    return wire
+    return out

@@ -48,6 +48,7 @@ class AmsSubscription:
         ackdeadline: int,
         init: ArgoMessagingService,
     ) -> None:
+        self.acls: Optional[List[str]] = None  # set by getacl_sub/modifyacl_sub
         self.fullname = fullname
         self.name = fullname.rsplit("/", 1)[-1]
         self.topic = topic
@@ -79,14 +80,14 @@ class AmsSubscription:
         """Delete the subscription (``DELETE /v1/projects/{project}/subscriptions/{sub}``)."""
         return self.init.delete_sub(self.name, **reqkwargs)
 
-    def acl(self, users: Optional[List[str]] = None, **reqkwargs: Any) -> Acl:
-        """Get the ACL, or replace it with ``users`` and return the new one.
+    def acl(self, users: Optional[List[str]] = None, **reqkwargs: Any) -> Union[Acl, bool]:
+        """Get the ACL, or replace it with ``users`` (returns True, as argo-ams-library).
 
         Returns:
-            ``{"authorized_users": [str, ...]}``.
+            ``{"authorized_users": [str, ...]}`` when reading; True after a change.
         """
         if users is not None:
-            self.init.modifyacl_sub(self.name, users, **reqkwargs)
+            return self.init.modifyacl_sub(self.name, users, **reqkwargs)
         return self.init.getacl_sub(self.name, **reqkwargs)
 
     def ack(
@@ -149,11 +150,15 @@ class AmsSubscription:
         **reqkwargs: Any,
     ) -> Subscription:
         """Set (``push_endpoint`` given) or clear (None) push delivery; see
-        :meth:`ArgoMessagingService.pushconfig_sub`. Returns the updated subscription dict."""
-        self.init.pushconfig_sub(
+        :meth:`ArgoMessagingService.pushconfig_sub`. Returns the server's reply when it is the
+        subscription (as argo-ams-library returned it), else the subscription as fetched after
+        the change."""
+        reply = self.init.pushconfig_sub(
             self.name, push_endpoint=push_endpoint, retry_policy_type=retry_policy_type,
             retry_policy_period=retry_policy_period, **reqkwargs,
         )
+        if isinstance(reply, dict) and reply.get("name"):  # the server sent the subscription
+            return reply  # type: ignore[return-value]
         fresh = self.init.get_sub(self.name, **reqkwargs)
         assert isinstance(fresh, dict)
         self._set_pushconfig(fresh.get("pushConfig"))

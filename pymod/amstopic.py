@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Optional
+from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Optional, Union
 
 if TYPE_CHECKING:
     from pymod.ams import ArgoMessagingService, PublishInput
@@ -29,6 +29,7 @@ class AmsTopic:
     """
 
     def __init__(self, fullname: str, init: ArgoMessagingService) -> None:
+        self.acls: Optional[List[str]] = None  # set by getacl_topic/modifyacl_topic
         self.fullname = fullname
         self.name = fullname.rsplit("/", 1)[-1]
         self.init = init
@@ -48,17 +49,17 @@ class AmsTopic:
         """Delete the topic (``DELETE /v1/projects/{project}/topics/{topic}``)."""
         return self.init.delete_topic(self.name, **reqkwargs)
 
-    def acl(self, users: Optional[List[str]] = None, **reqkwargs: Any) -> Acl:
-        """Get the ACL, or replace it with ``users`` and return the new one.
+    def acl(self, users: Optional[List[str]] = None, **reqkwargs: Any) -> Union[Acl, bool]:
+        """Get the ACL, or replace it with ``users`` (returns True, as argo-ams-library).
 
         Args:
             users: None to read; a list of user names to set (``[]`` clears the ACL).
 
         Returns:
-            ``{"authorized_users": [str, ...]}``.
+            ``{"authorized_users": [str, ...]}`` when reading; True after a change.
         """
         if users is not None:
-            self.init.modifyacl_topic(self.name, users, **reqkwargs)
+            return self.init.modifyacl_topic(self.name, users, **reqkwargs)
         return self.init.getacl_topic(self.name, **reqkwargs)
 
     def iter_subs(self, **reqkwargs: Any) -> Iterator[AmsSubscription]:

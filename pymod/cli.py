@@ -169,7 +169,7 @@ def message_record(ack_id: str, msg: AmsMessage) -> Dict[str, Any]:
         "attributes": dict(msg.attributes),
     }
     try:
-        payload = msg.get_data()
+        payload = msg.get_data() if msg.data_b64 is not None else None
         record["data"] = "" if payload is None else payload.decode("utf-8")
     except (AmsException, UnicodeDecodeError):
         record["data_b64"] = msg.data_b64 or ""

@@ -48,6 +48,9 @@ def is_retryable(exc: BaseException) -> bool:
     return isinstance(exc, (AmsConnectionException, AmsBalancerException))
 
 
+_TIME_SLEEP = time.sleep
+
+
 @dataclass
 class RetryPolicy:
     """How a client sleeps between attempts.
@@ -112,7 +115,8 @@ class RetryPolicy:
                 if delay is None or not is_retryable(exc):
                     raise
                 log.warning("%s failed (%s); retrying in %.1f s", what, exc, delay)
-                self.sleep(delay)
+                # the default is looked up now, so that mock.patch("time.sleep") applies
+                (time.sleep if self.sleep is _TIME_SLEEP else self.sleep)(delay)
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _attempt_delays(

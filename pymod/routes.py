@@ -15,14 +15,18 @@ from typing import Dict, Mapping, Tuple
 from urllib.parse import quote
 
 from pymod.amsexceptions import AmsArgumentException, redact
+from pymod.original_names import ORIGINAL_ROUTE_NAMES, original_route_name
 
 __all__ = [
     "AUTHN_ROUTE",
     "LEGACY_ROUTE_NAMES",
     "NAME_RE",
+    "ORIGINAL_ROUTES",
+    "ORIGINAL_ROUTE_NAMES",
     "ROUTES",
     "Route",
     "format_path",
+    "original_route_name",
     "redact_url",
     "resolve_route",
     "validate_name",
@@ -134,43 +138,75 @@ ROUTES: Dict[str, Route] = {
 #: relative to the authn service root, not ``/v1`` of AMS.
 AUTHN_ROUTE = Route("auth:x509", "GET", "/v1/service-types/ams/hosts/{host}:authx509", ("host",))
 
-#: Route names of the older ``argo-ams-library``, accepted wherever a route name is taken.
+#: The URL templates of argo-ams-library 1.0.0 (its ``AmsHttpRequests.routes``), by its route
+#: name: ``(method, template)`` with ``{0}`` the endpoint, ``{1}`` the project (or user) and so on.
+#: Kept as ``ams.routes`` for code that built URLs from them; pymod itself builds URLs with
+#: :func:`format_path`, which validates and quotes the names.
+ORIGINAL_ROUTES: Mapping[str, Tuple[str, str]] = {
+    # topic api calls
+    "topic_list": ("get", "https://{0}/v1/projects/{1}/topics"),
+    "topic_get": ("get", "https://{0}/v1/projects/{1}/topics/{2}"),
+    "topic_publish": ("post", "https://{0}/v1/projects/{1}/topics/{2}:publish"),
+    "topic_create": ("put", "https://{0}/v1/projects/{1}/topics/{2}"),
+    "topic_delete": ("delete", "https://{0}/v1/projects/{1}/topics/{2}"),
+    "topic_getacl": ("get", "https://{0}/v1/projects/{1}/topics/{2}:acl"),
+    "topic_modifyacl": ("post", "https://{0}/v1/projects/{1}/topics/{2}:modifyAcl"),
+
+    # subscription api calls
+    "sub_create": ("put", "https://{0}/v1/projects/{1}/subscriptions/{2}"),
+    "sub_delete": ("delete", "https://{0}/v1/projects/{1}/subscriptions/{2}"),
+    "sub_list": ("get", "https://{0}/v1/projects/{1}/subscriptions"),
+    "sub_get": ("get", "https://{0}/v1/projects/{1}/subscriptions/{2}"),
+    "sub_pull": ("post", "https://{0}/v1/projects/{1}/subscriptions/{2}:pull"),
+    "sub_ack": ("post", "https://{0}/v1/projects/{1}/subscriptions/{2}:acknowledge"),
+    "sub_pushconfig": ("post", "https://{0}/v1/projects/{1}/subscriptions/{2}:modifyPushConfig"),
+    "sub_getacl": ("get", "https://{0}/v1/projects/{1}/subscriptions/{2}:acl"),
+    "sub_modifyacl": ("post", "https://{0}/v1/projects/{1}/subscriptions/{2}:modifyAcl"),
+    "sub_offsets": ("get", "https://{0}/v1/projects/{1}/subscriptions/{2}:offsets"),
+    "sub_mod_offset": ("post", "https://{0}/v1/projects/{1}/subscriptions/{2}:modifyOffset"),
+    "sub_timeToOffset": ("get", "https://{0}/v1/projects/{1}/subscriptions/{2}:timeToOffset?time={3}"),
+
+    # miscellaneous api calls about metrics,version,status
+    "api_status": ("get", "https://{0}/v1/status"),
+    "api_metrics": ("get", "https://{0}/v1/metrics"),
+    "api_va_metrics": ("get", "https://{0}/v1/metrics/va_metrics"),
+    "api_version": ("get", "https://{0}/v1/version"),
+    "api_usage_report": ("get", "https://{0}/v1/users/usageReport"),
+
+    # user api calls
+    "user_create": ("post", "https://{0}/v1/users/{1}"),
+    "user_update": ("put", "https://{0}/v1/users/{1}"),
+    "user_get": ("get", "https://{0}/v1/users/{1}"),
+    "user_get_by_token": ("get", "https://{0}/v1/users:byToken/{1}"),
+    "user_get_by_uuid": ("get", "https://{0}/v1/users:byUUID/{1}"),
+    "user_get_profile": ("get", "https://{0}/v1/users/profile"),
+    "users_list": ("get", "https://{0}/v1/users"),
+    "user_delete": ("delete", "https://{0}/v1/users/{1}"),
+    "user_refresh_token": ("post", "https://{0}/v1/users/{1}:refreshToken"),
+
+    # project api calls
+    "project_add_member": ("post", "https://{0}/v1/projects/{1}/members/{2}:add"),
+    "project_get_member": ("get", "https://{0}/v1/projects/{1}/members/{2}"),
+    "project_create_member": ("post", "https://{0}/v1/projects/{1}/members/{2}"),
+    "project_remove_member": ("post", "https://{0}/v1/projects/{1}/members/{2}:remove"),
+    "project_create": ("post", "https://{0}/v1/projects/{1}"),
+    "project_update": ("put", "https://{0}/v1/projects/{1}"),
+    "project_get": ("get", "https://{0}/v1/projects/{1}"),
+    "project_delete": ("delete", "https://{0}/v1/projects/{1}"),
+
+    "auth_x509": ("get", "https://{0}:{1}/v1/service-types/ams/hosts/{0}:authx509"),
+}
+
+#: Route names accepted wherever a route name is taken, besides the route ids: the original's,
+#: and the earlier pymod aliases.
 LEGACY_ROUTE_NAMES: Mapping[str, str] = {
-    "topic_create": "topics:create",
-    "topic_list": "topics:list",
-    "topic_get": "topics:show",
-    "topic_delete": "topics:delete",
-    "topic_publish": "topics:publish",
+    **{legacy: route_id for route_id, legacy in ORIGINAL_ROUTE_NAMES.items()},
     "topic_acl": "topics:acl",
-    "topic_modifyacl": "topics:modifyAcl",
-    "sub_create": "subscriptions:create",
-    "sub_list": "subscriptions:list",
-    "sub_get": "subscriptions:show",
-    "sub_delete": "subscriptions:delete",
-    "sub_pull": "subscriptions:pull",
-    "sub_ack": "subscriptions:acknowledge",
     "sub_acl": "subscriptions:acl",
-    "sub_modifyacl": "subscriptions:modifyAcl",
-    "sub_pushconfig": "subscriptions:modifyPushConfig",
-    "sub_offsets": "subscriptions:offsets",
-    "sub_mod_offset": "subscriptions:modifyOffset",
-    "sub_timeToOffset": "subscriptions:timeToOffset",
-    "auth_x509": "auth:x509",
-    "user_get": "users:show",
-    "user_create": "users:create",
-    "user_update": "users:update",
-    "user_delete": "users:delete",
     "user_list": "users:list",
     "user_by_token": "users:byToken",
     "user_by_uuid": "users:byUUID",
     "user_current": "users:profile",
-    "user_refresh_token": "users:refreshToken",
-    "project_get": "projects:show",
-    "project_create": "projects:create",
-    "project_update": "projects:update",
-    "project_delete": "projects:delete",
-    "project_add_member": "projects:addUser",
-    "project_remove_member": "projects:removeUser",
     "project_member_get": "projects:showUser",
     "project_member_create": "projects:createUser",
     "service_status": "ams:healthStatus",

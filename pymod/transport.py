@@ -34,6 +34,7 @@ from pymod.amsexceptions import (
     exception_from_reply,
     redact,
 )
+from pymod.bypass import may_bypass_requests, patched_module_function
 from pymod.retry import RetryPolicy
 from pymod.routes import AUTHN_ROUTE, format_path, redact_url, resolve_route
 
@@ -62,11 +63,8 @@ DEFAULT_TIMEOUT = 30.0
 Timeout = Union[float, Tuple[float, float], None]
 _Client = TypeVar("_Client", bound="AmsHttpRequests")
 
-_HOST_RE = re.compile(r"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?")
+_HOST_RE = re.compile(r"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+)(:\d{1,5})?")
 
-#: ``HTTPAdapter.send`` as requests defines it. When it is replaced (``responses`` patches it to mock
-#: HTTP in tests), every request goes through ``session.request``, so the replacement sees it.
-_ADAPTER_SEND = requests.adapters.HTTPAdapter.send
 #: reqkwargs that the direct path handles; any other keyword takes ``session.request``.
 _DIRECT_KWARGS = frozenset(("timeout", "verify", "cert", "allow_redirects", "proxies", "stream"))
 _CACHE_MAX = 256
@@ -86,6 +84,15 @@ class _AmsSession(requests.Session):
             response.request.url or "", prepared_request.url or ""
         ):
             prepared_request.headers.pop("x-api-key", None)
+
+
+def ca_bundle_from_env(verify: Union[bool, str, None]) -> Union[bool, str, None]:
+    """``verify`` as ``requests.get(..., verify=verify)`` resolves it: True (or None) becomes the
+    CA bundle named by ``REQUESTS_CA_BUNDLE`` or ``CURL_CA_BUNDLE`` when one is set (read now, as
+    requests reads it on every call); a path or False is kept."""
+    if verify is True or verify is None:
+        return os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or verify
+    return verify
 
 
 def _check_endpoint(endpoint: object) -> str:
@@ -236,7 +243,8 @@ class AmsHttpRequests:
         Raises:
             AmsServiceException: neither a token nor a certificate was given (code 400), or the
                 authentication service refused the certificate.
-            AmsArgumentException: a certificate or key path does not exist.
+            AmsConnectionException: a certificate or key file does not exist (as
+                argo-ams-library: ``requests`` cannot load it), or the service is unreachable.
         """
         if token:
             self.token = token
@@ -260,8 +268,8 @@ class AmsHttpRequests:
         Raises:
             AmsServiceException: no certificate given (code 400), the service refused it, or its
                 reply has no ``token``.
-            AmsArgumentException: ``cert`` or ``key`` does not name an existing file.
-            AmsConnectionException: the authentication service could not be reached.
+            AmsConnectionException: ``cert`` or ``key`` does not name an existing file, or the
+                authentication service could not be reached.
         """
         if not (cert and key):
             raise AmsServiceException(
@@ -269,14 +277,10 @@ class AmsHttpRequests:
                     "error": {
                         "code": 400,
                         "message": "No certificate provided. No token provided.",
-                        "status": "BAD_REQUEST",
                     }
                 },
                 AUTHN_ROUTE.name,
             )
-        for what, path in (("certificate", cert), ("key", key)):
-            if not os.path.isfile(path):
-                raise AmsArgumentException(f"{what} file {path!r} does not exist")
         host = _bare_host(self.endpoint)
         url = f"https://{host}:{self.authn_port}" + AUTHN_ROUTE.path.format(host=host)
         reply = self._retry_make_request(
@@ -336,8 +340,11 @@ class AmsHttpRequests:
         kwargs = self._defaults
         if reqkwargs:
             kwargs = {**kwargs, **reqkwargs}
-            if reqkwargs.get("verify") is False:
+            verify = reqkwargs.get("verify")
+            if verify is False:
                 self._warn_unverified(False)
+            elif verify is True and self._own_session:
+                kwargs["verify"] = ca_bundle_from_env(True)
         debug = log.isEnabledFor(logging.DEBUG)
         start = time.perf_counter() if debug else 0.0
         try:
@@ -381,8 +388,8 @@ class AmsHttpRequests:
         That skips the per-request work of ``Session.request`` and ``HTTPAdapter.send`` (merging
         settings, preparing the request, building a ``Response``): about 130 us per request,
         half of the client's CPU for a small request (benchmarks/README.md). Everything else --
-        an injected session included, and ``HTTPAdapter.send`` patched by a mocking library --
-        goes through ``session.request`` unchanged.
+        an injected session included, and any hook of a mocking library
+        (:func:`pymod.bypass.may_bypass_requests`) -- goes through ``session.request`` unchanged.
 
         Raises:
             requests.exceptions.RequestException, urllib3.exceptions.HTTPError, OSError: no
@@ -390,7 +397,11 @@ class AmsHttpRequests:
         """
         target = self._direct_target(url, kwargs)
         if target is None:
-            resp = self._session.request(method, url, data=data, headers=headers, **kwargs)
+            patched = patched_module_function(method)
+            if patched is not None:  # requests.post & co. replaced by a test: call it
+                resp = patched(url, data=data, headers=headers, **kwargs)
+            else:
+                resp = self._session.request(method, url, data=data, headers=headers, **kwargs)
             return resp.status_code, resp.content
         pool, path = target
         # as requests: no body is an empty body (Content-Length: 0), except for GET and HEAD
@@ -422,8 +433,8 @@ class AmsHttpRequests:
         ):
             return None
         adapter = session.get_adapter(url)
-        if type(adapter).send is not _ADAPTER_SEND or not isinstance(
-            adapter, requests.adapters.HTTPAdapter
+        if not isinstance(adapter, requests.adapters.HTTPAdapter) or not may_bypass_requests(
+            session, adapter, _AmsSession
         ):
             return None
         verify, cert = kwargs.get("verify", True), kwargs.get("cert")

@@ -49,7 +49,7 @@ class AccountsAPI(FacadeBase):
         """
         if not isinstance(user, AmsUser):
             raise AmsArgumentException(f"user must be an AmsUser, got {type(user).__name__}")
-        reply = self._call("users:create", user.to_dict(), params={"user": user.name},
+        reply = self._call("users:create", user.to_json(), params={"user": user.name},
                            **reqkwargs)
         return AmsUser.load_from_dict(reply)
 
@@ -129,8 +129,10 @@ class AccountsAPI(FacadeBase):
             name: the user to update.
             first_name, last_name, description, organization, email: new values; ``""`` keeps.
             username: new user name (``""`` keeps).
-            service_roles: replace the service roles (``[]`` clears); None keeps.
-            projects: replace the memberships (:class:`AmsUserProject` list); None keeps.
+            service_roles: replace the service roles; None or ``[]`` keeps them (as
+                argo-ams-library, which sent only non-empty lists).
+            projects: replace the memberships (:class:`AmsUserProject` list); None or ``[]``
+                keeps them.
 
         Returns:
             the updated :class:`AmsUser`.
@@ -139,17 +141,16 @@ class AccountsAPI(FacadeBase):
             first_name=first_name, last_name=last_name, description=description,
             organization=organization, name=username, email=email,
         )
-        if service_roles is not None:
+        if service_roles:
             body["service_roles"] = check_str_list("service_roles", service_roles)
-        if projects is not None:
+        if projects:
             body["projects"] = [_project_entry(p) for p in projects]
         reply = self._call("users:update", body, params={"user": name}, **reqkwargs)
         return AmsUser.load_from_dict(reply)
 
-    def delete_user(self, name: str, **reqkwargs: Any) -> JSONDict:
-        """Delete user ``name`` (``DELETE /v1/users/{user}``); ``{}``."""
-        result: JSONDict = self._call("users:delete", params={"user": name}, **reqkwargs)
-        return result
+    def delete_user(self, name: str, **reqkwargs: Any) -> None:
+        """Delete user ``name`` (``DELETE /v1/users/{user}``); returns None, as the original."""
+        self._call("users:delete", params={"user": name}, **reqkwargs)
 
     def refresh_user_token(self, name: str, **reqkwargs: Any) -> AmsUser:
         """Give user ``name`` a new token (``POST /v1/users/{user}:refreshToken``); the old one
@@ -250,12 +251,10 @@ class AccountsAPI(FacadeBase):
         """Create user ``username`` as a member of ``project``
         (``POST /v1/projects/{project}/members/{user}``). Returns the user with its token."""
         project = self._project_or_default(project)
-        body: Dict[str, Any] = {
-            "projects": [{"project": project, "roles": check_str_list("roles", roles or [])}]
-        }
-        if email:
-            body["email"] = email
-        reply = self._call("projects:createUser", body,
+        user = AmsUser(projects=[AmsUserProject(project, check_str_list("roles", roles or []))])
+        if email is not None:
+            user.email = email
+        reply = self._call("projects:createUser", user.to_json(),
                            params={"project": project, "user": username}, **reqkwargs)
         return AmsUser.load_from_dict(reply)
 

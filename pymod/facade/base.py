@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime
+from collections import OrderedDict
 from typing import (
     Any,
     Callable,
@@ -24,10 +26,11 @@ from pymod.amsexceptions import AmsArgumentException, AmsResponseException
 from pymod.amssubscription import AmsSubscription
 from pymod.amstopic import AmsTopic
 from pymod.retry import RetryPolicy
-from pymod.routes import validate_name
+from pymod.routes import ORIGINAL_ROUTES, validate_name
 from pymod.transport import DEFAULT_TIMEOUT, AmsHttpRequests, Timeout
+from pymod.types import Acl
 
-__all__ = ["FacadeBase", "JSONDict"]
+__all__ = ["FacadeBase", "JSONDict", "store_acl"]
 
 #: A decoded JSON object as AMS returns it.
 JSONDict = Dict[str, Any]
@@ -71,6 +74,12 @@ class FacadeBase(AmsHttpRequests):
         self.max_request_bytes = max(max_request_bytes, max_message_bytes + 64)
         self.max_request_messages = max_request_messages
         self.pullopts: Dict[str, str] = {"maxMessages": "1", "returnImmediately": "false"}
+        #: The topic and subscription objects met so far, by full name, as argo-ams-library kept
+        #: them: filled by get/create/list calls, emptied by delete calls.
+        self.topics: Dict[str, AmsTopic] = OrderedDict()
+        self.subs: Dict[str, AmsSubscription] = OrderedDict()
+        #: argo-ams-library's table of URL templates, ``{route_name: [method, template]}``.
+        self.routes: Dict[str, List[str]] = {k: list(v) for k, v in ORIGINAL_ROUTES.items()}
         super().__init__(
             endpoint, authn_port, token, cert, key, session=session, timeout=timeout,
             verify=verify, retry_policy=retry_policy, pool_maxsize=pool_maxsize,
@@ -94,21 +103,49 @@ class FacadeBase(AmsHttpRequests):
     def _topic_fullname(self, topic: str) -> str:
         return f"/projects/{self.project}/topics/{topic}"
 
+    def _cache(self, build: Callable[[Mapping[str, Any]], Any], reply: Any) -> None:
+        """Add the object of ``reply`` to ``self.topics``/``self.subs`` if the reply has what it
+        takes (a call that returns the reply itself does not fail for the cache's sake)."""
+        with contextlib.suppress(AmsResponseException):
+            build(reply)
+
     def _topic_obj(self, data: Mapping[str, Any]) -> AmsTopic:
-        return AmsTopic(reply_field(data, "name", str, "topics:show"), init=self)  # type: ignore[arg-type]
+        """The cached :class:`AmsTopic` of a topic reply (``self.topics``), added if new."""
+        name = reply_field(data, "name", str, "topics:show")
+        found = self.topics.get(name)
+        if found is None:
+            found = self.topics[name] = AmsTopic(name, init=self)  # type: ignore[arg-type]
+        return found
 
     def _sub_obj(self, data: Mapping[str, Any]) -> AmsSubscription:
+        """The cached :class:`AmsSubscription` of a subscription reply (``self.subs``), added if
+        new, else updated with the reply's push configuration and ack deadline."""
         route = "subscriptions:show"
-        return AmsSubscription(
-            reply_field(data, "name", str, route),
-            AmsTopic(reply_field(data, "topic", str, route), init=self),  # type: ignore[arg-type]
-            data.get("pushConfig"),
-            reply_field(data, "ackDeadlineSeconds", int, route),
-            init=self,  # type: ignore[arg-type]
-        )
+        name = reply_field(data, "name", str, route)
+        topic = self._topic_obj({"name": reply_field(data, "topic", str, route)})
+        deadline = reply_field(data, "ackDeadlineSeconds", int, route)
+        found = self.subs.get(name)
+        if found is None:
+            found = self.subs[name] = AmsSubscription(
+                name, topic, data.get("pushConfig"), deadline, init=self,  # type: ignore[arg-type]
+            )
+        else:
+            found.topic, found.ackdeadline = topic, deadline
+            found._set_pushconfig(data.get("pushConfig"))
+        return found
 
 
 T = TypeVar("T")
+
+
+def store_acl(obj: Union[AmsTopic, AmsSubscription], reply: Acl) -> Acl:
+    """Set ``obj.acls`` from an ACL reply; the reply, or ``[]`` for an empty reply (as
+    argo-ams-library returned it)."""
+    if reply:
+        obj.acls = list(reply.get("authorized_users") or [])
+        return reply
+    obj.acls = []
+    return []
 
 
 def reply_field(reply: Mapping[str, Any], key: str, kind: Type[T], route: str) -> T:

@@ -184,8 +184,8 @@ class ServiceAPI(FacadeBase):
 def _report_query(
     projects: Optional[List[str]], start_date: object, end_date: object
 ) -> Dict[str, Optional[str]]:
-    return {
-        "projects": ",".join(check_str_list("projects", projects)) if projects else None,
+    return {  # in the original's order
         "start_date": iso_date("start_date", start_date),
         "end_date": iso_date("end_date", end_date),
+        "projects": ",".join(check_str_list("projects", projects)) if projects else None,
     }

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import datetime
-import re
 from typing import Any, Iterator, List, Optional, Tuple, Union, cast
+from urllib.parse import quote
 
 from pymod.amsexceptions import (
     AmsArgumentException,
@@ -14,7 +14,14 @@ from pymod.amsexceptions import (
 )
 from pymod.amsmsg import AmsMessage
 from pymod.amssubscription import AmsSubscription
-from pymod.facade.base import JSONDict, check_int, check_str_list, reply_field, zulu_millis
+from pymod.facade.base import (
+    JSONDict,
+    check_int,
+    check_str_list,
+    reply_field,
+    store_acl,
+    zulu_millis,
+)
 from pymod.facade.topics import TopicsAPI, _page_query
 from pymod.retry import check_retry_args, is_retryable
 from pymod.routes import validate_name
@@ -149,6 +156,7 @@ class SubscriptionsAPI(TopicsAPI):
             "topic": f"projects/{project}/topics/{validate_name('topic', topic)}",
             "ackDeadlineSeconds": check_int("ackdeadline", ackdeadline, 0, 600),
         }
+        validate_name("subscription", sub)
         config = push_config(
             push_endpoint, retry_policy_type, retry_policy_period, push_type=push_type,
             max_messages=max_messages, authorization_header=authorization_header,
@@ -157,9 +165,14 @@ class SubscriptionsAPI(TopicsAPI):
         )
         if config:
             body["pushConfig"] = config
-        reply = self._call("subscriptions:create", body, params=self._p(subscription=sub),
-                           **reqkwargs)
-        return self._sub_obj(reply) if retobj else reply
+        # as argo-ams-library: the topic first (a missing one is a 404 of topic_get)
+        self.get_topic(topic, **reqkwargs)
+        reply: Subscription = self._call("subscriptions:create", body,
+                                         params=self._p(subscription=sub), **reqkwargs)
+        if retobj:
+            return self._sub_obj(reply)
+        self._cache(self._sub_obj, reply)
+        return reply
 
     def get_sub(
         self, sub: str, retobj: bool = False, **reqkwargs: Any
@@ -172,8 +185,12 @@ class SubscriptionsAPI(TopicsAPI):
         Raises:
             AmsServiceException: 404 if it does not exist.
         """
-        reply = self._call("subscriptions:show", params=self._p(subscription=sub), **reqkwargs)
-        return self._sub_obj(reply) if retobj else reply
+        reply: Subscription = self._call("subscriptions:show", params=self._p(subscription=sub),
+                                         **reqkwargs)
+        if retobj:
+            return self._sub_obj(reply)
+        self._cache(self._sub_obj, reply)
+        return reply
 
     def list_subs(
         self, page_size: int = 0, page_token: str = "", **reqkwargs: Any
@@ -192,18 +209,29 @@ class SubscriptionsAPI(TopicsAPI):
         reply: SubscriptionList = self._call("subscriptions:list", query=query, params=self._p(),
                                      **reqkwargs)
         reply.setdefault("subscriptions", [])
+        for item in reply["subscriptions"]:
+            self._cache(self._sub_obj, item)
         return reply
 
     def iter_subs(
-        self, topic: Optional[str] = None, page_size: int = 100, **reqkwargs: Any
+        self, topic: Optional[str] = None, page_size: int = 0, **reqkwargs: Any
     ) -> Iterator[AmsSubscription]:
-        """Yield the project's subscriptions as :class:`AmsSubscription`, page by page.
+        """Yield the project's subscriptions as :class:`AmsSubscription` (the objects of
+        ``self.subs``).
 
         Args:
             topic: only those of this topic (short name).
+            page_size: 0 (default): one listing of all, as argo-ams-library made; otherwise
+                fetch ``page_size`` per request.
         """
         wanted = self._topic_fullname(validate_name("topic", topic)) if topic else None
-        for item in self._walk_pages(self.list_subs, "subscriptions", page_size, **reqkwargs):
+        if page_size:
+            items: Iterator[JSONDict] = self._walk_pages(
+                self.list_subs, "subscriptions", page_size, **reqkwargs
+            )
+        else:
+            items = iter(cast(List[JSONDict], self.list_subs(**reqkwargs)["subscriptions"]))
+        for item in items:
             if wanted is None or item.get("topic") == wanted:
                 yield self._sub_obj(item)
 
@@ -216,6 +244,7 @@ class SubscriptionsAPI(TopicsAPI):
         """
         result: DeleteReply = self._call("subscriptions:delete", params=self._p(subscription=sub),
                                       **reqkwargs)
+        self.subs.pop(f"/projects/{self.project}/subscriptions/{sub}", None)
         return result
 
     def has_sub(self, sub: str, **reqkwargs: Any) -> bool:
@@ -231,13 +260,13 @@ class SubscriptionsAPI(TopicsAPI):
     def subscription(
         self, sub: str, topic: str, ackdeadline: int = 10, **reqkwargs: Any
     ) -> AmsSubscription:
-        """The :class:`AmsSubscription` ``sub``: fetched if it exists (one ``GET``), else
-        created on ``topic``."""
-        try:
+        """The :class:`AmsSubscription` ``sub``: fetched if it exists, else created on ``topic``.
+
+        As argo-ams-library's ``AmsTopic.subscription``: :meth:`has_sub`, then :meth:`get_sub`
+        or :meth:`create_sub`."""
+        if self.has_sub(sub, **reqkwargs):
             found = self.get_sub(sub, retobj=True, **reqkwargs)
-        except AmsServiceException as exc:
-            if exc.code != 404:
-                raise
+        else:
             found = self.create_sub(sub, topic, ackdeadline=ackdeadline, retobj=True,
                                     **reqkwargs)
         assert isinstance(found, AmsSubscription)
@@ -256,14 +285,10 @@ class SubscriptionsAPI(TopicsAPI):
             raise _pullopt_error(key) from None
 
     def set_pullopt(self, key: str, value: Union[str, int, bool]) -> None:
-        """Set the client's default for pull option ``key``; stored as the string AMS expects.
-
-        Raises:
-            AmsServiceException: unknown option (code 400).
-        """
-        if key not in self.pullopts:
-            raise _pullopt_error(key)
-        self.pullopts[key] = str(value).lower() if isinstance(value, bool) else str(value)
+        """Set pull option ``key`` (sent in every pull body, as argo-ams-library did; ``num`` and
+        ``return_immediately`` of :meth:`pull_sub` override ``maxMessages`` and
+        ``returnImmediately``); stored as the string AMS expects."""
+        self.pullopts[str(key)] = str(value).lower() if isinstance(value, bool) else str(value)
 
     def pull_sub(
         self,
@@ -331,23 +356,12 @@ class SubscriptionsAPI(TopicsAPI):
             True.
 
         Raises:
-            AmsArgumentException: ``ids`` is empty, or an id does not belong to ``sub``.
+            AmsArgumentException: ``ids`` is not a list of str (nothing sent).
             AmsTimeoutException: 408, the ack deadline passed: pull the messages again.
-            AmsServiceException: 500 ``no ack pending`` / ``wrong ack`` (ids not from the last
-                pull) ...
+            AmsServiceException: 400 ``Invalid ack id``; 500 ``no ack pending`` / ``wrong ack``
+                (ids not from the last pull) ...
         """
-        ids = check_str_list("ids", ids)
-        if not ids:
-            raise AmsArgumentException("ids must name at least one ackId")
-        project = self._project_or_default(None)
-        prefix = f"projects/{project}/subscriptions/{validate_name('subscription', sub)}:"
-        well_formed = re.compile(re.escape(prefix) + "[0-9]+").fullmatch
-        for ack_id in ids:
-            if not well_formed(ack_id):
-                raise AmsArgumentException(
-                    f"ackId {ack_id!r} does not belong to subscription {sub!r} "
-                    f"(expected {prefix}<offset>)"
-                )
+        ids = check_str_list("ids", ids)  # the ids go to AMS as given: AMS judges them
         self._call("subscriptions:acknowledge", {"ackIds": ids},
                    params=self._p(subscription=sub), **reqkwargs)
         return True
@@ -385,7 +399,7 @@ class SubscriptionsAPI(TopicsAPI):
                 return []
             last_id = msgs[-1][0]
             try:
-                self.ack_sub(sub, [last_id], **reqkwargs)
+                self.ack_sub(sub, [ack_id for ack_id, _ in msgs], **reqkwargs)
                 return [m for _, m in msgs]
             except AmsException as exc:
                 if is_retryable(exc) and self._ack_landed(sub, last_id, **reqkwargs):
@@ -417,18 +431,18 @@ class SubscriptionsAPI(TopicsAPI):
             ``{"max": int, "min": int, "current": int}`` for ``"all"``, else that one int.
 
         Raises:
-            AmsArgumentException: unknown ``offset`` name (nothing sent).
+            AmsServiceException: ``offset`` is not one of those names (``'x' is not valid offset
+                position``, after the request, as argo-ams-library).
         """
-        if offset not in _OFFSET_NAMES:
-            raise AmsArgumentException(
-                f"offset must be one of {', '.join(_OFFSET_NAMES)}, got {offset!r}"
-            )
         reply = self._call("subscriptions:offsets", params=self._p(subscription=sub),
                            **reqkwargs)
+        route = "subscriptions:offsets"
         if offset == "all":
-            route = "subscriptions:offsets"
             return cast(Offsets, {k: reply_field(reply, k, int, route) for k in ("max", "min", "current")})
-        return reply_field(reply, offset, int, "subscriptions:offsets")
+        if offset not in _OFFSET_NAMES:
+            message = f"{offset!r} is not valid offset position"
+            raise AmsServiceException({"error": {"message": message}}, route)
+        return reply_field(reply, offset, int, route)
 
     def modifyoffset_sub(self, sub: str, move_to: int, **reqkwargs: Any) -> JSONDict:
         """Move the subscription's current offset to ``move_to``
@@ -445,6 +459,11 @@ class SubscriptionsAPI(TopicsAPI):
             AmsArgumentException: ``move_to`` is not an int >= 0.
             AmsServiceException: 400 ``Offset out of bounds``.
         """
+        if not isinstance(move_to, int):  # as argo-ams-library: int(move_to)
+            try:
+                move_to = int(move_to)
+            except (TypeError, ValueError) as exc:
+                raise AmsArgumentException(f"move_to must be an int: {exc}") from None
         body = {"offset": check_int("move_to", move_to, 0)}
         result: JSONDict = self._call("subscriptions:modifyOffset", body,
                                       params=self._p(subscription=sub), **reqkwargs)
@@ -466,24 +485,29 @@ class SubscriptionsAPI(TopicsAPI):
         Raises:
             AmsServiceException: 409 if no message is that recent.
         """
-        query = {"time": zulu_millis(timestamp)}
-        reply = self._call("subscriptions:timeToOffset", query=query,
-                           params=self._p(subscription=sub), **reqkwargs)
+        # ':' unquoted in the query, as argo-ams-library sent it
+        url = self.url_for("subscriptions:timeToOffset", **self._p(subscription=sub))
+        url += "?time=" + quote(zulu_millis(timestamp), safe=":")
+        reply = self._retry_make_request(url, None, "subscriptions:timeToOffset", **reqkwargs)
         return reply_field(reply, "offset", int, "subscriptions:timeToOffset")
 
     # ---- ACLs, deadline, push, metrics ----------------------------------------------------
     def getacl_sub(self, sub: str, **reqkwargs: Any) -> Acl:
         """The subscription's ACL (``GET ...:acl``): ``{"authorized_users": [str, ...]}``."""
+        obj = self.get_sub(sub, retobj=True, **reqkwargs)  # first, as argo-ams-library
+        assert isinstance(obj, AmsSubscription)
         reply: Acl = self._call("subscriptions:acl", params=self._p(subscription=sub),
                                      **reqkwargs)
-        reply.setdefault("authorized_users", [])
-        return reply
+        return store_acl(obj, reply)
 
     def modifyacl_sub(self, sub: str, users: List[str], **reqkwargs: Any) -> bool:
         """Replace the subscription's ACL with ``users`` (``POST ...:modifyAcl``); True."""
         body = {"authorized_users": check_str_list("users", users)}
+        obj = self.get_sub(sub, retobj=True, **reqkwargs)  # first, as argo-ams-library
+        assert isinstance(obj, AmsSubscription)
         self._call("subscriptions:modifyAcl", body, params=self._p(subscription=sub),
                    **reqkwargs)
+        obj.acls = body["authorized_users"]
         return True
 
     def modifyackdeadline_sub(self, sub: str, ack_deadline: int, **reqkwargs: Any) -> None:
@@ -527,6 +551,12 @@ class SubscriptionsAPI(TopicsAPI):
         )
         result: JSONDict = self._call("subscriptions:modifyPushConfig", {"pushConfig": config},
                                       params=self._p(subscription=sub), **reqkwargs)
+        cached = self.subs.get(f"/projects/{self.project}/subscriptions/{sub}")
+        if cached is not None:  # as argo-ams-library updated its cached object
+            cached._set_pushconfig(config)
+            cached.push_endpoint = push_endpoint  # type: ignore[assignment]
+            cached.retry_policy_type = retry_policy_type
+            cached.retry_policy_period = retry_policy_period
         return result
 
     def verifypushendpoint_sub(self, sub: str, **reqkwargs: Any) -> None:

@@ -13,7 +13,15 @@ from pymod.amsexceptions import (
 )
 from pymod.amsmsg import AmsMessage, wire_message
 from pymod.amstopic import AmsTopic
-from pymod.facade.base import FacadeBase, JSONDict, check_int, check_str_list, reply_field, walk_pages
+from pymod.facade.base import (
+    FacadeBase,
+    JSONDict,
+    check_int,
+    check_str_list,
+    reply_field,
+    store_acl,
+    walk_pages,
+)
 from pymod.routes import validate_name
 from pymod.transport import COMPACT_JSON
 from pymod.types import Acl, MetricList, PublishResult, Topic, TopicList
@@ -63,8 +71,11 @@ class TopicsAPI(FacadeBase):
             AmsServiceException: 409 ``ALREADY_EXISTS``, 404 for an unknown schema, 403 ...
         """
         body = {"schema": _schema_ref(self._project_or_default(None), schema)} if schema else None
-        reply = self._call("topics:create", body, params=self._p(topic=topic), **reqkwargs)
-        return self._topic_obj(reply) if retobj else reply
+        reply: Topic = self._call("topics:create", body, params=self._p(topic=topic), **reqkwargs)
+        if retobj:
+            return self._topic_obj(reply)
+        self._cache(self._topic_obj, reply)
+        return reply
 
     def get_topic(
         self, topic: str, retobj: bool = False, **reqkwargs: Any
@@ -77,8 +88,11 @@ class TopicsAPI(FacadeBase):
         Raises:
             AmsServiceException: 404 if the topic does not exist.
         """
-        reply = self._call("topics:show", params=self._p(topic=topic), **reqkwargs)
-        return self._topic_obj(reply) if retobj else reply
+        reply: Topic = self._call("topics:show", params=self._p(topic=topic), **reqkwargs)
+        if retobj:
+            return self._topic_obj(reply)
+        self._cache(self._topic_obj, reply)
+        return reply
 
     def list_topics(
         self, page_size: int = 0, page_token: str = "", **reqkwargs: Any
@@ -95,10 +109,21 @@ class TopicsAPI(FacadeBase):
         query = _page_query(page_size, page_token)
         reply: TopicList = self._call("topics:list", query=query, params=self._p(), **reqkwargs)
         reply.setdefault("topics", [])
+        for item in reply["topics"]:
+            self._cache(self._topic_obj, item)
         return reply
 
-    def iter_topics(self, page_size: int = _PAGE_SIZE, **reqkwargs: Any) -> Iterator[AmsTopic]:
-        """Yield every topic as an :class:`AmsTopic`, fetching ``page_size`` at a time."""
+    def iter_topics(self, page_size: int = 0, **reqkwargs: Any) -> Iterator[AmsTopic]:
+        """Yield every topic as an :class:`AmsTopic` (the objects of ``self.topics``).
+
+        Args:
+            page_size: 0 (default): one listing of all topics, as argo-ams-library made;
+                otherwise fetch ``page_size`` topics per request.
+        """
+        if not page_size:
+            listed = self.list_topics(**reqkwargs)["topics"]
+            yield from [self._topic_obj(item) for item in listed]
+            return
         for item in self._walk_pages(self.list_topics, "topics", page_size, **reqkwargs):
             yield self._topic_obj(item)
 
@@ -120,6 +145,7 @@ class TopicsAPI(FacadeBase):
             ``{}``. Raises AmsServiceException 404 if it does not exist.
         """
         result: JSONDict = self._call("topics:delete", params=self._p(topic=topic), **reqkwargs)
+        self.topics.pop(self._topic_fullname(topic), None)
         return result
 
     def has_topic(self, topic: str, **reqkwargs: Any) -> bool:
@@ -135,16 +161,15 @@ class TopicsAPI(FacadeBase):
     def topic(self, topic: str, **reqkwargs: Any) -> AmsTopic:
         """The :class:`AmsTopic` ``topic``, created if it does not exist.
 
-        One request: a ``PUT`` that creates the topic, or answers 409 if it is already there.
+        As argo-ams-library: :meth:`has_topic` (``GET``), then :meth:`get_topic` (``GET``) or
+        :meth:`create_topic` (``PUT``).
         """
-        try:
-            created = self.create_topic(topic, retobj=True, **reqkwargs)
-        except AmsServiceException as exc:
-            if exc.code != 409:
-                raise
-            return AmsTopic(self._topic_fullname(topic), init=self)  # type: ignore[arg-type]
-        assert isinstance(created, AmsTopic)
-        return created
+        if self.has_topic(topic, **reqkwargs):
+            found = self.get_topic(topic, retobj=True, **reqkwargs)
+        else:
+            found = self.create_topic(topic, retobj=True, **reqkwargs)
+        assert isinstance(found, AmsTopic)
+        return found
 
     # ---- publish --------------------------------------------------------------------------
     def publish(
@@ -242,10 +267,15 @@ class TopicsAPI(FacadeBase):
 
     # ---- ACLs, metrics, subscriptions of a topic, schemas -----------------------------------
     def getacl_topic(self, topic: str, **reqkwargs: Any) -> Acl:
-        """The topic's ACL (``GET .../topics/{topic}:acl``): ``{"authorized_users": [str, ...]}``."""
+        """The topic's ACL (``GET .../topics/{topic}:acl``): ``{"authorized_users": [str, ...]}``.
+
+        As argo-ams-library, the topic is fetched first (:meth:`get_topic`, so a missing topic is
+        a 404 of ``topic_get``) and its :class:`AmsTopic` in ``self.topics`` gets ``acls``.
+        """
+        obj = self.get_topic(topic, retobj=True, **reqkwargs)
+        assert isinstance(obj, AmsTopic)
         reply: Acl = self._call("topics:acl", params=self._p(topic=topic), **reqkwargs)
-        reply.setdefault("authorized_users", [])
-        return reply
+        return store_acl(obj, reply)
 
     def modifyacl_topic(self, topic: str, users: List[str], **reqkwargs: Any) -> bool:
         """Replace the topic's ACL with ``users`` (``POST .../topics/{topic}:modifyAcl``).
@@ -261,7 +291,10 @@ class TopicsAPI(FacadeBase):
             AmsServiceException: 404 ``User(s): ... do not exist`` ...
         """
         body = {"authorized_users": check_str_list("users", users)}
+        obj = self.get_topic(topic, retobj=True, **reqkwargs)
+        assert isinstance(obj, AmsTopic)
         self._call("topics:modifyAcl", body, params=self._p(topic=topic), **reqkwargs)
+        obj.acls = body["authorized_users"]
         return True
 
     def getmetrics_topic(self, topic: str, **reqkwargs: Any) -> MetricList:

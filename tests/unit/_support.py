@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional, Tuple
 from urllib.parse import parse_qs, urlsplit
 
 import responses
@@ -327,6 +327,7 @@ class Case:
         body: expected JSON body (compared exactly), or NO_BODY.
         reply: the 200 reply: a dict/list (sent as 3-space JSON) or a raw str.
         check: ``check(result, client) -> bool``.
+        before: requests made first (argo-ams-library fetched the topic before its ACL ...).
     """
 
     id: str
@@ -338,6 +339,8 @@ class Case:
     query: Dict[str, str] = field(default_factory=dict)
     body: Any = NO_BODY
     reply: Any = ""
+    #: (method, path, reply) of the requests expected before the main one, in order
+    before: Tuple[Tuple[str, str, Any], ...] = ()
 
 
 def reply_text(reply: Any) -> str:
@@ -348,11 +351,16 @@ def exercise(client: ArgoMessagingService, case: Case) -> Any:
     """Run ``case`` against a mocked AMS and assert the request and the parsed result."""
     with responses.RequestsMock(assert_all_requests_are_fired=True) as rsps:
         assert case.path.startswith("/v1/")
+        for method, path, reply in case.before:  # requests argo-ams-library made first
+            rsps.add(method, BASE + path[3:], body=reply_text(reply), status=200,
+                     content_type=JSON_CT)
         rsps.add(case.method, BASE + case.path[3:], body=reply_text(case.reply), status=200,
                  content_type=JSON_CT)
         result = case.call(client)
-        assert len(rsps.calls) == 1, [c.request.url for c in rsps.calls]
-        request = rsps.calls[0].request
+        assert len(rsps.calls) == len(case.before) + 1, [c.request.url for c in rsps.calls]
+        for (method, path, _), call in zip(case.before, rsps.calls):
+            assert (call.request.method, urlsplit(call.request.url).path) == (method, path)
+        request = rsps.calls[-1].request
     assert request.method == case.method
     parts = urlsplit(request.url)
     assert (parts.scheme, parts.netloc) == ("https", HOST)

@@ -180,23 +180,27 @@ def test_topics_list_json(mock, capsys):
 
 
 def test_topic_acl_set_and_clear(mock, capsys):
+    topic = {"name": f"/projects/{PROJECT}/topics/t"}
+    mock.get(f"{P}/topics/t", json=topic)  # the ACL calls fetch the topic first
     mock.post(f"{P}/topics/t:modifyAcl", body="")
+    mock.get(f"{P}/topics/t", json=topic)
     mock.get(f"{P}/topics/t:acl", json={"authorized_users": ["bob", "carol"]})
     assert cli.main(["topics", "acl", "t", "--set", "bob", "carol"]) == 0
-    assert body_of(mock.calls[0]) == {"authorized_users": ["bob", "carol"]}
+    assert body_of(mock.calls[1]) == {"authorized_users": ["bob", "carol"]}
     assert capsys.readouterr().out == "bob\ncarol\n"
     mock.post(f"{P}/topics/t:modifyAcl", body="")
     mock.get(f"{P}/topics/t:acl", json={"authorized_users": []})
     assert cli.main(["topics", "acl", "t", "--set"]) == 0
-    assert body_of(mock.calls[2]) == {"authorized_users": []}
+    assert body_of(mock.calls[5]) == {"authorized_users": []}
 
 
 def test_subs_create_body(mock, capsys):
+    mock.get(f"{P}/topics/t", json={"name": f"/projects/{PROJECT}/topics/t"})  # fetched first
     mock.put(f"{P}/subscriptions/s", json={"name": f"/projects/{PROJECT}/subscriptions/s",
                                            "topic": f"/projects/{PROJECT}/topics/t",
                                            "ackDeadlineSeconds": 30})
     assert cli.main(["subs", "create", "s", "--topic", "t", "--ack-deadline", "30"]) == 0
-    body = body_of(mock.calls[0])
+    body = body_of(mock.calls[1])
     assert body["topic"] == f"projects/{PROJECT}/topics/t" and body["ackDeadlineSeconds"] == 30
     assert "created subscription s" in capsys.readouterr().out
 
@@ -254,7 +258,8 @@ def test_users_create_members_and_token_shown(mock, capsys):
     assert cli.main(["users", "create", "dave", "--member", "DEMO:publisher,consumer",
                      "--email", "d@example.org", "--json"]) == 0
     body = body_of(mock.calls[0])
-    assert body["projects"] == [{"project": "DEMO", "roles": ["publisher", "consumer"]}]
+    assert body["projects"] == [{"project": "DEMO", "roles": ["publisher", "consumer"],
+                                 "topics": [], "subscriptions": []}]
     assert body["email"] == "d@example.org"
     assert json.loads(capsys.readouterr().out)["token"] == "newtoken"
 
@@ -304,7 +309,7 @@ def test_publish_file_in_batches(mock, tmp_path, capsys):
     assert cli.main(["publish", "t", "--file", str(path), "--batch", "2", "--json"]) == 0
     sent = [m for c in mock.calls for m in body_of(c)["messages"]]
     assert [m["data"] for m in sent] == [b64(f"m{i}") for i in range(4)] + ["AP8="]
-    assert sent[3]["attributes"] == {"i": "3"} and sent[4]["attributes"] == {}
+    assert sent[3]["attributes"] == {"i": "3"} and "attributes" not in sent[4]
     assert json.loads(capsys.readouterr().out) == {"topic": "t", "published": 5,
                                                     "firstId": "0", "lastId": "4"}
 

@@ -94,7 +94,7 @@ def test_reply_maps_to_exception(ams, rsps, status, body, ctype, cls, code, ams_
     assert exc.code == code
     assert exc.status == ams_status
     assert text in exc.msg
-    assert exc.msg.startswith("While trying the [topics:show]: ")
+    assert exc.msg.startswith("While trying the [topic_get]: ")  # the original's route name
     assert exc.route == "topics:show"
     assert exc.body == body[:4096]
     assert TOKEN not in str(exc) and TOKEN not in repr(exc)
@@ -315,7 +315,7 @@ def test_any_json_envelope_maps_without_key_errors(status, code, message, ams_st
                    lambda c: c.get_topic("alerts", retobj=True)),
         pytest.param("GET", "/projects/DEMO/subscriptions/alerts-sub", "{}",
                    lambda c: c.get_sub("alerts-sub", retobj=True)),
-        pytest.param("PUT", "/projects/DEMO/topics/alerts", "{}", lambda c: c.topic("alerts")),
+        pytest.param("GET", "/projects/DEMO/topics/alerts", "{}", lambda c: c.topic("alerts")),
         pytest.param("GET", "/projects/DEMO/topics", "[]", lambda c: c.list_topics()),
         pytest.param("POST", "/projects/DEMO/topics/alerts:publish", "[]",
                    lambda c: c.publish("alerts", {"data": "YQ=="})),

@@ -43,7 +43,7 @@ T = "/v1/projects/DEMO/topics/alerts"
 MSG1 = AmsMessage(data="disk full on node7", attributes={"severity": "high", "host": "node7"})
 MSG2 = AmsMessage(data="cpu high on node3")
 WIRE1 = {"attributes": {"severity": "high", "host": "node7"}, "data": "ZGlzayBmdWxsIG9uIG5vZGU3"}
-WIRE2 = {"attributes": {}, "data": "Y3B1IGhpZ2ggb24gbm9kZTM="}
+WIRE2 = {"data": "Y3B1IGhpZ2ggb24gbm9kZTM="}
 
 
 def _is_topic(result, client) -> bool:
@@ -85,7 +85,8 @@ CASES = [
          check=lambda r, c: r == {}),
     Case("has_topic", "has_topic", lambda c: c.has_topic("alerts"), "GET", T, reply=TOPIC,
          check=lambda r, c: r is True),
-    Case("topic", "topic", lambda c: c.topic("alerts"), "PUT", T, reply=TOPIC, check=_is_topic),
+    Case("topic", "topic", lambda c: c.topic("alerts"), "GET", T, reply=TOPIC, check=_is_topic,
+         before=(("GET", T, TOPIC),)),  # has_topic, then get_topic, as argo-ams-library
     Case("publish-list", "publish", lambda c: c.publish("alerts", [MSG1, MSG2]), "POST",
          T + ":publish", body={"messages": [WIRE1, WIRE2]},
          reply={"messageIds": ["41", "42"]}, check=lambda r, c: r == {"messageIds": ["41", "42"]}),
@@ -100,12 +101,15 @@ CASES = [
                             {"attributes": {"only": "attrs"}}]},
          reply={"messageIds": ["7", "8"]}, check=lambda r, c: r["messageIds"] == ["7", "8"]),
     Case("getacl_topic", "getacl_topic", lambda c: c.getacl_topic("alerts"), "GET", T + ":acl",
-         reply=ACL, check=lambda r, c: r == ACL),
+         reply=ACL, check=lambda r, c: r == ACL and c.topics[TOPIC["name"]].acls == ACL["authorized_users"],
+         before=(("GET", T, TOPIC),)),
     Case("modifyacl_topic", "modifyacl_topic",
          lambda c: c.modifyacl_topic("alerts", ["bob", "dave"]), "POST", T + ":modifyAcl",
-         body={"authorized_users": ["bob", "dave"]}, check=lambda r, c: r is True),
+         body={"authorized_users": ["bob", "dave"]}, check=lambda r, c: r is True,
+         before=(("GET", T, TOPIC),)),
     Case("modifyacl_topic-clear", "modifyacl_topic", lambda c: c.modifyacl_topic("alerts", []),
-         "POST", T + ":modifyAcl", body={"authorized_users": []}, check=lambda r, c: r is True),
+         "POST", T + ":modifyAcl", body={"authorized_users": []}, check=lambda r, c: r is True,
+         before=(("GET", T, TOPIC),)),
     Case("getmetrics_topic", "getmetrics_topic", lambda c: c.getmetrics_topic("alerts"), "GET",
          T + ":metrics", reply=TOPIC_METRICS, check=lambda r, c: r == TOPIC_METRICS),
     Case("list_topic_subs", "list_topic_subs", lambda c: c.list_topic_subs("alerts"), "GET",
@@ -143,20 +147,27 @@ def test_has_topic_raises_other_errors(ams, rsps):
     assert info.value.code == 403
 
 
-def test_topic_existing_is_one_put_answered_409(ams, rsps):
-    rsps.put(BASE + "/projects/DEMO/topics/alerts",
-             body=ams_error(409, "ALREADY_EXISTS", "Topic already exists"), status=409,
-             content_type=JSON_CT)
+def test_topic_existing_is_fetched(ams, rsps):
+    rsps.get(BASE + "/projects/DEMO/topics/alerts", body=pretty(TOPIC), content_type=JSON_CT)
     topic = ams.topic("alerts")
     assert isinstance(topic, AmsTopic)
-    assert topic.fullname == "/projects/DEMO/topics/alerts"
-    assert topic.name == "alerts" and topic.init is ams
-    assert len(rsps.calls) == 1
-    assert rsps.calls[0].request.method == "PUT"
+    assert topic.fullname == TOPIC["name"] and topic.name == "alerts" and topic.init is ams
+    assert [c.request.method for c in rsps.calls] == ["GET", "GET"]  # has_topic, get_topic
+    assert ams.topics == {TOPIC["name"]: topic}
+
+
+def test_topic_missing_is_created(ams, rsps):
+    rsps.get(BASE + "/projects/DEMO/topics/alerts",
+             body=ams_error(404, "NOT_FOUND", "Topic doesn't exist"), status=404,
+             content_type=JSON_CT)
+    rsps.put(BASE + "/projects/DEMO/topics/alerts", body=pretty(TOPIC), content_type=JSON_CT)
+    topic = ams.topic("alerts")
+    assert topic.fullname == TOPIC["name"]
+    assert [c.request.method for c in rsps.calls] == ["GET", "PUT"]
 
 
 def test_topic_other_error_is_raised(ams, rsps):
-    rsps.put(BASE + "/projects/DEMO/topics/alerts",
+    rsps.get(BASE + "/projects/DEMO/topics/alerts",
              body=ams_error(403, "FORBIDDEN", "Access to this resource is forbidden"), status=403,
              content_type=JSON_CT)
     with pytest.raises(AmsServiceException) as info:
@@ -165,7 +176,6 @@ def test_topic_other_error_is_raised(ams, rsps):
     assert len(rsps.calls) == 1
 
 
-# ---- iter_topics ------------------------------------------------------------------------------
 def test_iter_topics_walks_pages(ams, rsps):
     url = BASE + "/projects/DEMO/topics"
     second = {"name": "/projects/DEMO/topics/audit", "created_on": "2024-05-01T09:41:07Z"}
@@ -306,7 +316,7 @@ def test_amsmessage_attributes_default_to_empty_dict(ams, rsps):
     msg = AmsMessage(data="x")
     assert msg.attributes == {} and msg.get_attr() == {}
     ams.publish("alerts", msg)
-    assert body_of(rsps.calls[0].request) == {"messages": [{"attributes": {}, "data": "eA=="}]}
+    assert body_of(rsps.calls[0].request) == {"messages": [{"data": "eA=="}]}
 
 
 @given(

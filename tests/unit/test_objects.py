@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import json
 
 import pytest
 import requests
@@ -32,6 +33,7 @@ from ._support import (
     SUB,
     SUB_METRICS,
     TOKEN,
+    TOPIC,
     TOPIC_METRICS,
     body_of,
     compact,
@@ -72,7 +74,8 @@ def test_message_b64enc_false_keeps_the_wire_text():
 
 def test_message_without_data():
     msg = AmsMessage(attributes={"k": "v"})
-    assert msg.get_data() is None
+    with pytest.raises(AmsMessageException, match="b64decode"):  # as argo-ams-library
+        msg.get_data()
     assert msg.dict() == {"attributes": {"k": "v"}}
 
 
@@ -196,18 +199,20 @@ def test_topic_delete(topic, rsps):
 
 
 def test_topic_acl_get(topic, rsps):
+    rsps.get(T, body=pretty(TOPIC), content_type=JSON_CT)
     rsps.get(T + ":acl", body=pretty(ACL), content_type=JSON_CT)
     assert topic.acl() == ACL
-    assert _calls(rsps) == [("GET", "/projects/DEMO/topics/alerts:acl")]
+    assert _calls(rsps) == [("GET", "/projects/DEMO/topics/alerts"),  # first, as the original
+                            ("GET", "/projects/DEMO/topics/alerts:acl")]
 
 
 def test_topic_acl_set(topic, rsps):
+    rsps.get(T, body=pretty(TOPIC), content_type=JSON_CT)
     rsps.post(T + ":modifyAcl", body="", content_type=JSON_CT)
-    rsps.get(T + ":acl", body=pretty({"authorized_users": ["bob", "dave"]}), content_type=JSON_CT)
-    assert topic.acl(["bob", "dave"], timeout=3) == {"authorized_users": ["bob", "dave"]}
-    assert _calls(rsps) == [("POST", "/projects/DEMO/topics/alerts:modifyAcl"),
-                            ("GET", "/projects/DEMO/topics/alerts:acl")]
-    assert body_of(rsps.calls[0].request) == {"authorized_users": ["bob", "dave"]}
+    assert topic.acl(["bob", "dave"], timeout=3) is True  # as argo-ams-library
+    assert _calls(rsps) == [("GET", "/projects/DEMO/topics/alerts"),
+                            ("POST", "/projects/DEMO/topics/alerts:modifyAcl")]
+    assert body_of(rsps.calls[1].request) == {"authorized_users": ["bob", "dave"]}
     assert all(c.request.req_kwargs["timeout"] == 3 for c in rsps.calls)
 
 
@@ -215,7 +220,7 @@ def test_topic_publish(topic, rsps, sleeps):
     rsps.post(T + ":publish", body=requests_error())
     rsps.post(T + ":publish", body=pretty({"messageIds": ["3"]}), content_type=JSON_CT)
     assert topic.publish(AmsMessage(data="x"), retry=1, retrysleep=2) == {"messageIds": ["3"]}
-    assert body_of(rsps.calls[1].request) == {"messages": [{"attributes": {}, "data": "eA=="}]}
+    assert body_of(rsps.calls[1].request) == {"messages": [{"data": "eA=="}]}
     assert sleeps.calls == [2]
 
 
@@ -223,16 +228,17 @@ def test_topic_subscription_existing(topic, rsps):
     rsps.get(S, body=pretty(SUB), content_type=JSON_CT)
     result = topic.subscription("alerts-sub")
     assert isinstance(result, AmsSubscription) and result.name == "alerts-sub"
-    assert _calls(rsps) == [("GET", "/projects/DEMO/subscriptions/alerts-sub")]
+    assert _calls(rsps) == [("GET", "/projects/DEMO/subscriptions/alerts-sub")] * 2
 
 
 def test_topic_subscription_created(topic, rsps):
     rsps.get(S, body=pretty({"error": {"code": 404, "message": "Subscription doesn't exist",
                                        "status": "NOT_FOUND"}}), status=404, content_type=JSON_CT)
+    rsps.get(T, body=pretty(TOPIC), content_type=JSON_CT)
     rsps.put(S, body=pretty({**SUB, "ackDeadlineSeconds": 60}), content_type=JSON_CT)
     result = topic.subscription("alerts-sub", ackdeadline=60)
     assert result.ackdeadline == 60 and result.topic.name == "alerts"
-    assert body_of(rsps.calls[1].request) == {"topic": "projects/DEMO/topics/alerts",
+    assert body_of(rsps.calls[2].request) == {"topic": "projects/DEMO/topics/alerts",
                                               "ackDeadlineSeconds": 60}
 
 
@@ -289,7 +295,7 @@ def test_subscription_pullack(sub, rsps):
     rsps.post(S + ":acknowledge", body="{}", content_type=JSON_CT)
     msgs = sub.pullack(num=2, return_immediately=True)
     assert [m.get_msgid() for m in msgs] == ["41", "42"]
-    assert body_of(rsps.calls[1].request) == {"ackIds": [ACK_PREFIX + "42"]}
+    assert body_of(rsps.calls[1].request) == {"ackIds": [ACK_PREFIX + "41", ACK_PREFIX + "42"]}
 
 
 def test_subscription_pushconfig(sub, rsps):
@@ -331,22 +337,22 @@ def test_subscription_misc(sub, rsps):
     rsps.post(S + ":modifyAckDeadline", body="", content_type=JSON_CT)
     rsps.post(S + ":verifyPushEndpoint", body="", content_type=JSON_CT)
     rsps.get(S + ":metrics", body=pretty(SUB_METRICS), content_type=JSON_CT)
+    rsps.get(S, body=pretty(SUB), content_type=JSON_CT)
     rsps.post(S + ":modifyAcl", body="", content_type=JSON_CT)
-    rsps.get(S + ":acl", body=pretty({"authorized_users": ["carol"]}), content_type=JSON_CT)
     rsps.delete(S, body="", content_type=JSON_CT)
     sub.modify_ack_deadline(60)
     assert sub.ackdeadline == 60
     assert sub.verify_push_endpoint() is None
     assert sub.metrics() == SUB_METRICS
-    assert sub.acl(["carol"]) == {"authorized_users": ["carol"]}
+    assert sub.acl(["carol"]) is True
     assert sub.delete() == {}
     assert body_of(rsps.calls[0].request) == {"ackDeadlineSeconds": 60}
     assert [p for _, p in _calls(rsps)] == [
         "/projects/DEMO/subscriptions/alerts-sub:modifyAckDeadline",
         "/projects/DEMO/subscriptions/alerts-sub:verifyPushEndpoint",
         "/projects/DEMO/subscriptions/alerts-sub:metrics",
+        "/projects/DEMO/subscriptions/alerts-sub",
         "/projects/DEMO/subscriptions/alerts-sub:modifyAcl",
-        "/projects/DEMO/subscriptions/alerts-sub:acl",
         "/projects/DEMO/subscriptions/alerts-sub",
     ]
 
@@ -374,11 +380,12 @@ def test_user_load_accepts_nulls_and_missing_fields():
 def test_user_to_dict_is_the_create_body():
     user = AmsUser(name="bob", email="bob@example.org", service_roles=["admin_viewer"],
                    projects=[AmsUserProject("DEMO", ["publisher"], topics=["alerts"])])
-    assert user.to_dict() == {
-        "email": "bob@example.org", "first_name": "", "last_name": "", "organization": "",
-        "description": "", "projects": [{"project": "DEMO", "roles": ["publisher"]}],
-        "service_roles": ["admin_viewer"],
+    assert user.to_dict() == {  # as argo-ams-library's to_json(): the non-empty fields
+        "projects": [{"project": "DEMO", "roles": ["publisher"], "topics": ["alerts"],
+                      "subscriptions": []}],
+        "email": "bob@example.org", "service_roles": ["admin_viewer"],
     }
+    assert json.loads(user.to_json()) == user.to_dict()
 
 
 def test_user_repr_hides_the_token():

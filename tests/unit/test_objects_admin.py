@@ -95,7 +95,8 @@ def test_project_members(project: AmsProject, rsps: responses.RequestsMock) -> N
     assert json.loads(rsps.calls[-1].request.body) == {"roles": ["consumer"]}
     project.create_member("carol", ["publisher"], email="c@example.org")
     assert json.loads(rsps.calls[-1].request.body) == {
-        "projects": [{"project": "DEMO", "roles": ["publisher"]}], "email": "c@example.org"}
+        "projects": [{"project": "DEMO", "roles": ["publisher"], "topics": [], "subscriptions": []}],
+        "email": "c@example.org"}
     project.update_member("alice", ["project_admin"])
     assert json.loads(rsps.calls[-1].request.body) == {
         "projects": [{"project": "DEMO", "roles": ["project_admin"]}]}

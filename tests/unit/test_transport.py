@@ -373,15 +373,17 @@ def test_no_token_and_no_cert_fails_locally(nonet):
 
 
 @pytest.mark.parametrize("missing", ["cert", "key"])
-def test_missing_certificate_file(nonet, certfiles, tmp_path, missing):
+def test_missing_certificate_file(certfiles, tmp_path, missing):
+    # as argo-ams-library: requests cannot load the file, a connection error of auth_x509
     cert, key = certfiles
     if missing == "cert":
         cert = str(tmp_path / "nope.pem")
     else:
         key = str(tmp_path / "nope.key")
-    with pytest.raises(AmsArgumentException):
-        ArgoMessagingService(HOST, project="DEMO", cert=cert, key=key)
-    assert len(nonet.calls) == 0
+    with pytest.raises(AmsConnectionException) as info:
+        ArgoMessagingService("127.0.0.1:9", project="DEMO", cert=cert, key=key, authn_port=9)
+    assert info.value.msg.startswith("While trying the [auth_x509]: OSError(")
+    assert "nope" in info.value.msg
 
 
 @pytest.mark.parametrize("reply", [{}, {"token": ""}, {"token": None}, {"tok": TOKEN}, [TOKEN]],
