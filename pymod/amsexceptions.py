@@ -79,6 +79,8 @@ class AmsServiceException(AmsException):
         self.code = int(code) if isinstance(code, int) else 500
         self.status = str(error.get("status") or "")
         self.body = body[:_BODY_KEEP]
+        #: seconds the server asked to wait (``Retry-After`` of a 429/503 reply), or None
+        self.retry_after: Optional[float] = None
         self.msg = f"While trying the [{self.route}]: {self.error_message}"
         errord: Dict[str, Any] = {"error": self.msg, "status_code": self.code}
         if self.status:
@@ -273,3 +275,35 @@ def exception_from_reply(status_code: int, text: str, route: str) -> AmsServiceE
     if status_code in BALANCER_STATUSES:
         return AmsBalancerException({"error": error}, route, body=text)
     return AmsServiceException({"error": error}, route, body=text)
+
+
+# ---- replies that do not answer the request, calls past their deadline ---------------------
+__all__ += ["AmsDeadlineException", "AmsReplyMismatchException", "AmsReplyTooLargeException"]
+
+
+class AmsReplyMismatchException(AmsResponseException):
+    """A 200 reply that does not answer the request it came for: a publish reply without one
+    string id per message sent, a pull reply without ``receivedMessages`` or with an ackId of
+    another subscription, an acknowledge reply other than ``{}``, a reply repeated on the same
+    connection. The connection it came on was discarded.
+
+    Attributes:
+        retryable (bool): True when the request is safe to repeat (pull, acknowledge), so the
+            call's ``retry`` covers it; False for publish (a repeat could store the messages twice).
+    """
+
+    def __init__(self, message: str, request: str, *, retryable: bool = False,
+                 body: str = "") -> None:
+        super().__init__({"error": {"code": 200, "message": message, "status": ""}}, request,
+                         body=body)
+        self.retryable = retryable
+
+
+class AmsReplyTooLargeException(AmsResponseException):
+    """A reply longer than the client's ``max_reply_bytes`` (after decompression). The body was
+    not kept and the connection was discarded. Not retried."""
+
+
+class AmsDeadlineException(AmsConnectionException):
+    """The call's total deadline passed (across attempts and sleeps) before a reply was read;
+    the connection in use was shut down. The request may or may not have reached AMS."""
