@@ -1,0 +1,92 @@
+"""Reply checks: is a 200 reply the answer to the request it came for?
+
+A middlebox that sends a reply twice shifts every later reply on a keep-alive connection by one,
+so a reply must be checked against its request before it counts. Each check takes the decoded
+reply and returns what the call returns, or raises
+:class:`~pymod.amsexceptions.AmsReplyMismatchException`; the transport then discards the
+connection, and retries the request when it is safe to repeat (``retryable``: pull and
+acknowledge, never publish). The checks run on every publish, pull and acknowledgement, so they
+are kept to one pass over the reply.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Dict, List, Tuple
+
+from pymod.amsexceptions import AmsReplyMismatchException
+
+__all__ = ["ack_check", "publish_check", "pull_check"]
+
+_Reply = Dict[str, Any]
+
+
+def publish_check(count: int) -> Callable[[_Reply], List[str]]:
+    """The check of a publish of ``count`` messages: the reply's ``messageIds`` must be a list of
+    exactly ``count`` strings. The check returns that list."""
+
+    def check(reply: _Reply) -> List[str]:
+        ids = reply.get("messageIds")
+        if type(ids) is not list or len(ids) != count:
+            got = f"{len(ids)} ids" if type(ids) is list else "no messageIds list"
+            raise AmsReplyMismatchException(
+                f"the publish reply does not answer this publish: {count} message(s) sent, "
+                f"{got} received", "topics:publish",
+            )
+        for item in ids:
+            if type(item) is not str:
+                raise AmsReplyMismatchException(
+                    f"the publish reply has a non-string message id ({type(item).__name__})",
+                    "topics:publish",
+                )
+        return ids
+
+    return check
+
+
+def pull_check(ack_prefix: str) -> Callable[[_Reply], List[Tuple[str, Any]]]:
+    """The check of a pull of the subscription whose ackIds start with ``ack_prefix``
+    (``projects/P/subscriptions/S:``): the reply must hold a ``receivedMessages`` list whose
+    items each have an ``ackId`` of this subscription (the prefix and a decimal offset) and a
+    ``message`` object. The check returns ``[(ackId, message_dict), ...]``."""
+    cut = len(ack_prefix)
+
+    def check(reply: _Reply) -> List[Tuple[str, Any]]:
+        received = reply.get("receivedMessages")
+        if type(received) is not list:
+            raise _pull_mismatch("it has no receivedMessages list")
+        out = []
+        for item in received:
+            try:
+                ack_id, message = item["ackId"], item["message"]
+            except (KeyError, TypeError):
+                raise _pull_mismatch("an item has no ackId or message") from None
+            if (
+                type(ack_id) is not str
+                or not ack_id.startswith(ack_prefix)
+                or not ack_id[cut:].isdigit()
+                or not ack_id[cut:].isascii()
+            ):
+                raise _pull_mismatch(f"ackId {str(ack_id)[:200]!r} is not of this subscription")
+            if type(message) is not dict:
+                raise _pull_mismatch("a message is not a JSON object")
+            out.append((ack_id, message))
+        return out
+
+    return check
+
+
+def _pull_mismatch(why: str) -> AmsReplyMismatchException:
+    return AmsReplyMismatchException(
+        f"the pull reply does not answer this pull: {why}", "subscriptions:pull", retryable=True
+    )
+
+
+def ack_check(reply: _Reply) -> bool:
+    """The check of an acknowledgement: AMS answers ``{}``. Returns True."""
+    if reply:
+        raise AmsReplyMismatchException(
+            "the acknowledge reply does not answer this acknowledgement: AMS answers {}, got "
+            f"an object with {', '.join(sorted(map(str, reply))[:5])}",
+            "subscriptions:acknowledge", retryable=True,
+        )
+    return True
