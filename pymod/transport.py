@@ -418,7 +418,7 @@ class AmsHttpRequests:
                 reuse = True
                 raise error
             decoded = self._decode(content, route)
-            self._check_repeat(raw, route.name, url, content)
+            self._check_repeat(raw, route.name, content)
             result = check(decoded) if check is not None else decoded
             reuse = True
             return result
@@ -443,20 +443,21 @@ class AmsHttpRequests:
         return decoded
 
     @staticmethod
-    def _check_repeat(raw: Any, route: str, url: str, content: bytes) -> None:
-        """Refuse a publish reply identical to the previous reply on the same connection for the
-        same URL: AMS never gives an id twice, so it is a duplicate of that earlier reply."""
-        if route != "topics:publish":
-            return
+    def _check_repeat(raw: Any, route: str, content: bytes) -> None:
+        """Refuse a publish reply byte-identical to the previous reply read on the same
+        connection: it is that reply sent twice (AMS never gives the same ids twice for a topic),
+        arriving after the next request was sent. The rare good reply refused this way (two
+        topics at the same offsets, one after the other on one connection) is reported as not
+        confirmed: publishing again gives a duplicate, never a loss."""
         conn = getattr(raw, "connection", None)
         if conn is None:
             return
-        key = (url, content)
-        if getattr(conn, "_pymod_last_publish", None) == key:
+        last = getattr(conn, "_pymod_last_reply", None)
+        conn._pymod_last_reply = content
+        if route == "topics:publish" and content == last:
             raise AmsReplyMismatchException(
-                "the reply repeats the previous publish reply of this connection", route
+                "the reply repeats the previous reply of this connection", route
             )
-        conn._pymod_last_publish = key
 
     def _send(
         self, method: str, url: str, data: Optional[Union[str, bytes]],
@@ -498,6 +499,7 @@ class AmsHttpRequests:
             raw = resp.raw
             if getattr(resp, "_content_consumed", False) or not isinstance(raw, urllib3.BaseHTTPResponse):
                 return resp.status_code, resp.content, None  # read by a hook or an odd adapter
+            wire.watch_reply(raw.connection)
             return resp.status_code, self._read(raw, route), raw
         pool, path = target
         # as requests: no body is an empty body (Content-Length: 0), except for GET and HEAD

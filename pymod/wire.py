@@ -121,6 +121,14 @@ def begin_attempt(deadline: Optional[float]) -> None:
     _current.watch = None
 
 
+def watch_reply(conn: Any) -> None:
+    """Watch ``conn`` for the rest of the attempt if nothing does yet (a session the client does
+    not own: its pools do not register connections, so only the body read is bounded)."""
+    deadline = getattr(_current, "deadline", None)
+    if deadline is not None and conn is not None and getattr(_current, "watch", None) is None:
+        _current.watch = WATCHDOG.watch(conn, deadline)
+
+
 def end_attempt() -> None:
     """The attempt's reply is read (or it failed): stop watching its connection."""
     _current.deadline = None
@@ -204,6 +212,7 @@ def read_body(raw: Any, cap: int, route: str) -> bytes:
             (nothing more is read; the caller closes the connection).
         urllib3.exceptions.HTTPError, OSError: the connection failed or the body is truncated.
     """
+    _hold(raw)
     length = raw.length_remaining
     if length is not None:
         if length > cap:
@@ -252,11 +261,29 @@ def _too_large(route: str, cap: int, what: str) -> AmsReplyTooLargeException:
     )
 
 
+def _hold(raw: Any) -> None:
+    """Keep ``raw``'s connection out of its pool until :func:`release`: urllib3 would pool it
+    itself as soon as the body is read, before the reply is checked."""
+    pool, conn = getattr(raw, "_pool", None), getattr(raw, "_connection", None)
+    if pool is not None and conn is not None:
+        raw._pool = None
+        raw._pymod_pool = pool
+
+
 def release(raw: Any, reuse: bool) -> None:
     """Give ``raw``'s connection back to its pool: as it is when ``reuse`` is true and it holds
     no unread bytes; closed otherwise, so nothing it still receives is taken for a reply."""
     if raw is None:
         return
-    if not reuse or has_unread(getattr(raw, "connection", None)):
-        raw.close()  # closes its connection too; the pool gets it back closed and reconnects
-    raw.release_conn()
+    pool = getattr(raw, "_pymod_pool", None)
+    if pool is None:  # no connection held (a mocked reply), or already released
+        if not reuse:
+            raw.close()
+        raw.release_conn()
+        return
+    raw._pymod_pool = None
+    conn = raw._connection
+    if conn is not None and (not reuse or has_unread(conn)):
+        raw.close()  # closes the connection too; the pool gets it back closed and reconnects
+    raw._connection = None
+    pool._put_conn(conn)
