@@ -43,7 +43,6 @@ from pymod.amsexceptions import (
     AmsArgumentException,
     AmsBalancerException,
     AmsConnectionException,
-    AmsDeadlineException,
     AmsException,
     AmsReplyMismatchException,
     AmsServiceException,
@@ -59,7 +58,7 @@ T = TypeVar("T")
 def is_retryable(exc: BaseException) -> bool:
     """True for the transient failures worth another attempt (see the module docstring)."""
     if isinstance(exc, (AmsConnectionException, AmsBalancerException)):
-        return not isinstance(exc, AmsDeadlineException)
+        return True  # an attempt past its deadline too: no retry is made past a call's deadline
     if isinstance(exc, AmsReplyMismatchException):
         return exc.retryable
     return isinstance(exc, AmsServiceException) and exc.code == 429

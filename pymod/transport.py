@@ -410,6 +410,7 @@ class AmsHttpRequests:
             )
         reuse = False
         try:
+            self._check_connection(raw, route, status, content)
             if status != 200:
                 error = exception_from_reply(status, content.decode("utf-8", "replace"),
                                              route.name)
@@ -418,12 +419,11 @@ class AmsHttpRequests:
                 reuse = True
                 raise error
             decoded = self._decode(content, route)
-            self._check_repeat(raw, route.name, content)
             result = check(decoded) if check is not None else decoded
             reuse = True
             return result
         finally:
-            wire.release(raw, reuse)
+            wire.release(raw, reuse, checked=True)
 
     @staticmethod
     def _decode(content: bytes, route: Route) -> Dict[str, Any]:
@@ -443,20 +443,36 @@ class AmsHttpRequests:
         return decoded
 
     @staticmethod
-    def _check_repeat(raw: Any, route: str, content: bytes) -> None:
-        """Refuse a publish reply byte-identical to the previous reply read on the same
-        connection: it is that reply sent twice (AMS never gives the same ids twice for a topic),
-        arriving after the next request was sent. The rare good reply refused this way (two
-        topics at the same offsets, one after the other on one connection) is reported as not
-        confirmed: publishing again gives a duplicate, never a loss."""
+    def _check_connection(raw: Any, route: Route, status: int, content: bytes) -> None:
+        """Refuse a reply that may be another request's, judging by its connection.
+
+        * More bytes already followed it on the connection (unless the reply announced
+          ``Connection: close``): either it is a late duplicate of an earlier reply and this
+          request's reply is what follows, or it was sent twice.
+        * A 200 publish reply byte-identical to the previous reply read on the connection: AMS
+          never gives the same ids twice for a topic, so it is that earlier reply sent twice.
+          (The rare good reply refused this way -- two topics at the same offsets one after the
+          other on one connection -- is reported as not confirmed; publishing again gives a
+          duplicate, never a loss.)
+
+        Raises:
+            AmsReplyMismatchException: retryable when the request is safe to repeat; the
+                connection is then closed by the caller.
+        """
         conn = getattr(raw, "connection", None)
         if conn is None:
             return
+        if wire.has_unread(conn) and raw.headers.get("Connection", "").lower() != "close":
+            raise AmsReplyMismatchException(
+                "more bytes followed the reply on its connection: it may answer another "
+                "request", route.name,
+                retryable=route.method == "GET" or route.name in _SAFE_TO_REPEAT,
+            )
         last = getattr(conn, "_pymod_last_reply", None)
         conn._pymod_last_reply = content
-        if route == "topics:publish" and content == last:
+        if status == 200 and content == last and route.name == "topics:publish":
             raise AmsReplyMismatchException(
-                "the reply repeats the previous reply of this connection", route
+                "the reply repeats the previous reply of this connection", route.name
             )
 
     def _send(

@@ -270,9 +270,10 @@ def _hold(raw: Any) -> None:
         raw._pymod_pool = pool
 
 
-def release(raw: Any, reuse: bool) -> None:
+def release(raw: Any, reuse: bool, checked: bool = False) -> None:
     """Give ``raw``'s connection back to its pool: as it is when ``reuse`` is true and it holds
-    no unread bytes; closed otherwise, so nothing it still receives is taken for a reply."""
+    no unread bytes (``checked``: the caller has just made sure); closed otherwise, so nothing
+    it still receives is taken for a reply."""
     if raw is None:
         return
     pool = getattr(raw, "_pymod_pool", None)
@@ -283,7 +284,7 @@ def release(raw: Any, reuse: bool) -> None:
         return
     raw._pymod_pool = None
     conn = raw._connection
-    if conn is not None and (not reuse or has_unread(conn)):
+    if conn is not None and (not reuse or (not checked and has_unread(conn))):
         raw.close()  # closes the connection too; the pool gets it back closed and reconnects
     raw._connection = None
     pool._put_conn(conn)

@@ -153,6 +153,7 @@ class FaultProxy(_Server):
         host, port = self.upstream
         up = self.upstream_context.wrap_socket(socket.create_connection((host, port)),
                                                server_hostname=host)
+        self._conns.append(up)
         client_in, up_in = conn.makefile("rb"), up.makefile("rb")
         try:
             while True:

@@ -153,10 +153,14 @@ def test_a_gzip_reply_within_the_cap_is_decoded(tls, client_for, path):
 
 
 # ---- duplicated replies -----------------------------------------------------------------------
+def _topic(index: int) -> bytes:
+    return json.dumps({"name": f"/projects/DEMO/topics/t{index}"}).encode()
+
+
 @pytest.mark.parametrize("path", [*PATHS, "injected-session"])
 def test_a_duplicated_reply_is_never_read_as_the_next_one(tls, client_for, path):
     def duplicating(conn: Any, request: bytes, index: int) -> bool:
-        reply = reply_bytes(_ids(index))
+        reply = reply_bytes(_topic(index))
         conn.sendall(reply)
         if index == 0:
             conn.sendall(reply)  # the same reply again, after it
@@ -165,12 +169,37 @@ def test_a_duplicated_reply_is_never_read_as_the_next_one(tls, client_for, path)
     with HostileServer(tls, duplicating) as server:
         kwargs = {"session": requests.Session()} if path == "injected-session" else {}
         ams = client_for(server, **kwargs)
-        extra = PATHS.get(path, {})
-        first = ams.publish("t1", AmsMessage(data="a"), **extra)["messageIds"]
-        time.sleep(0.05)  # the duplicate has arrived by now
-        second = ams.publish("t1", AmsMessage(data="b"), **extra)["messageIds"]
-    assert (first, second) == (["0"], ["1"])
+        extra = {**PATHS.get(path, {}), "retry": 1, "retrysleep": 0}
+        first = ams.get_topic("t1", **extra)["name"]
+        time.sleep(0.05)  # the duplicate has arrived by now, if it was not seen already
+        second = ams.get_topic("t1", **extra)["name"]
+    # the first call took reply 0 (or, having seen the duplicate behind it, repeated itself on
+    # a new connection and took reply 1); the second call always takes its own, newer reply
+    assert first in ("/projects/DEMO/topics/t0", "/projects/DEMO/topics/t1")
+    assert second == f"/projects/DEMO/topics/t{len(server.requests) - 1}"
+    assert second != first
     assert server.connections == 2  # the connection holding the duplicate was not reused
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_a_publish_reply_followed_by_more_bytes_is_not_confirmed(tls, client_for, path):
+    def duplicating(conn: Any, request: bytes, index: int) -> bool:
+        conn.sendall(reply_bytes(_ids(index)) * 2)  # one TLS record: both there at once
+        return True
+
+    with HostileServer(tls, duplicating) as server:
+        ams = client_for(server)
+        outcomes = []
+        for _ in range(3):
+            try:
+                outcomes.append(ams.publish("t1", AmsMessage(data="a"), retry=2,
+                                            **PATHS[path])["messageIds"])
+            except AmsReplyMismatchException:
+                outcomes.append("not confirmed")
+    # a confirmed id is always the one of this very request (request n gets id n)
+    for index, outcome in enumerate(outcomes):
+        assert outcome in ("not confirmed", [str(index)])
+    assert len(server.requests) == 3  # never repeated
 
 
 @pytest.mark.parametrize("path", PATHS)
@@ -217,15 +246,18 @@ def test_a_late_publish_reply_read_by_a_pull_is_refused_and_the_pull_repeated(tl
 def test_bytes_past_the_announced_length_retire_the_connection(tls, client_for, path):
     def overlong(conn: Any, request: bytes, index: int) -> bool:
         conn.sendall(reply_bytes(TOPIC))
-        conn.sendall(b'{"junk": true}')  # a TLS record of its own, left unread by the client
+        if index < 2:
+            conn.sendall(b'{"junk": true}')  # a TLS record of its own, left unread
+            time.sleep(0.05)
         return True
 
     with HostileServer(tls, overlong) as server:
         ams = client_for(server)
-        for _ in range(3):
-            assert ams.get_topic("t1", **PATHS[path]) == json.loads(TOPIC)
-            time.sleep(0.05)
-    assert server.connections == 3
+        with pytest.raises(AmsReplyMismatchException, match="more bytes followed"):
+            ams.get_topic("t1", **PATHS[path])
+        assert ams.get_topic("t1", retry=1, retrysleep=0, **PATHS[path]) == json.loads(TOPIC)
+        assert ams.get_topic("t1", **PATHS[path]) == json.loads(TOPIC)
+    assert server.connections == 3 and len(server.requests) == 4
 
 
 # ---- resets and truncation --------------------------------------------------------------------
