@@ -11,7 +11,9 @@ are kept to one pass over the reply.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, List, Tuple
+import functools
+import re
+from typing import Any, Callable, Dict, List
 
 from pymod.amsexceptions import AmsReplyMismatchException
 
@@ -43,36 +45,34 @@ def publish_check(count: int) -> Callable[[_Reply], List[str]]:
     return check
 
 
-def pull_check(ack_prefix: str) -> Callable[[_Reply], List[Tuple[str, Any]]]:
+def pull_check(ack_prefix: str) -> Callable[[_Reply], List[Dict[str, Any]]]:
     """The check of a pull of the subscription whose ackIds start with ``ack_prefix``
     (``projects/P/subscriptions/S:``): the reply must hold a ``receivedMessages`` list whose
     items each have an ``ackId`` of this subscription (the prefix and a decimal offset) and a
-    ``message`` object. The check returns ``[(ackId, message_dict), ...]``."""
-    cut = len(ack_prefix)
+    ``message`` object. The check returns that list."""
+    of_this_sub = _ack_id_matcher(ack_prefix)
 
-    def check(reply: _Reply) -> List[Tuple[str, Any]]:
+    def check(reply: _Reply) -> List[Dict[str, Any]]:
         received = reply.get("receivedMessages")
         if type(received) is not list:
             raise _pull_mismatch("it has no receivedMessages list")
-        out = []
         for item in received:
             try:
                 ack_id, message = item["ackId"], item["message"]
             except (KeyError, TypeError):
                 raise _pull_mismatch("an item has no ackId or message") from None
-            if (
-                type(ack_id) is not str
-                or not ack_id.startswith(ack_prefix)
-                or not ack_id[cut:].isdigit()
-                or not ack_id[cut:].isascii()
-            ):
+            if type(ack_id) is not str or not of_this_sub(ack_id):
                 raise _pull_mismatch(f"ackId {str(ack_id)[:200]!r} is not of this subscription")
             if type(message) is not dict:
                 raise _pull_mismatch("a message is not a JSON object")
-            out.append((ack_id, message))
-        return out
+        return received
 
     return check
+
+
+@functools.lru_cache(maxsize=1024)
+def _ack_id_matcher(ack_prefix: str) -> Callable[[str], Any]:
+    return re.compile(re.escape(ack_prefix) + "[0-9]+").fullmatch
 
 
 def _pull_mismatch(why: str) -> AmsReplyMismatchException:

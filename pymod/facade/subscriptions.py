@@ -307,7 +307,7 @@ class SubscriptionsAPI(TopicsAPI):
                               check=pull_check(self._ack_prefix(sub)), retry=retry,
                               retrysleep=retrysleep, retrybackoff=retrybackoff, **reqkwargs)
         try:
-            return [(ack_id, AmsMessage._from_wire(message)) for ack_id, message in received]
+            return [(item["ackId"], AmsMessage._from_wire(item["message"])) for item in received]
         except (KeyError, TypeError, AttributeError) as exc:
             raise AmsResponseException(
                 {"error": {"code": 200, "message": f"malformed pull reply ({exc!r})"}},
