@@ -8,7 +8,10 @@
     │   ├── AmsTimeoutException      408 (AMS "ack timeout", or a balancer time-out)
     │   │   └── AmsBalancerTimeoutException   balancer 504/408 page: both a balancer error and a time-out
     │   └── AmsResponseException     a 200 reply whose body is not the JSON the route promises
+    │       ├── AmsReplyMismatchException   a 200 reply that does not answer its request
+    │       └── AmsReplyTooLargeException   a reply past the client's max_reply_bytes
     ├── AmsConnectionException       no usable reply: refused, reset, read time-out, truncated body
+    │   └── AmsDeadlineException     the call's deadline passed before a complete reply
     ├── AmsMessageException          a message cannot be built or is refused locally (size, types)
     ├── AmsArgumentException         an argument is invalid; raised before any request is sent
     └── AmsPublishException          a multi-request publish failed part-way: says what was published

@@ -49,10 +49,12 @@ def test_publish_check_returns_the_ids():
     {"receivedMessages": [{"ackId": ACK_PREFIX + "\u0663", "message": {}}]},
     {"receivedMessages": [{"ackId": 5, "message": {}}]},
     {"receivedMessages": [{"message": {}}]},
-    {"receivedMessages": [{"ackId": ACK_PREFIX + "1", "message": "m"}]},
     {"receivedMessages": ["x"]},
+    {"receivedMessages": [{"ackId": ACK_PREFIX + "1\n" + ACK_PREFIX + "2", "message": {}}]},
+    {"receivedMessages": [{"ackId": ACK_PREFIX + "1", "message": {}},
+                          {"ackId": OTHER_PREFIX + "2", "message": {}}]},
 ], ids=["ack-reply", "publish-reply", "not-a-list", "other-sub", "not-digits", "no-offset",
-        "unicode-digit", "int-ackid", "no-ackid", "str-message", "str-item"])
+        "unicode-digit", "int-ackid", "no-ackid", "str-item", "newline", "second-other-sub"])
 def test_pull_check_wants_received_messages_of_this_subscription(reply):
     with pytest.raises(AmsReplyMismatchException) as info:
         pull_check(ACK_PREFIX)(reply)
