@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import heapq
 import itertools
+import os
 import socket
 import threading
 import time
@@ -77,6 +78,11 @@ class _Watchdog:
         with self._cond:
             self._active.pop(seq, None)
 
+    def _after_fork(self) -> None:
+        """In a forked child: the thread did not survive the fork; start afresh."""
+        self._cond = threading.Condition(threading.Lock())
+        self._heap, self._active, self._thread = [], {}, None
+
     def _run(self) -> None:
         with self._cond:
             while True:
@@ -109,6 +115,8 @@ def _shutdown(conn: Any) -> None:
 
 #: The process-wide deadline watchdog.
 WATCHDOG = _Watchdog()
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=WATCHDOG._after_fork)
 
 #: Per thread: the deadline of the attempt being sent (read by the pools' ``_get_conn``) and the
 #: watch registered for it.

@@ -474,3 +474,50 @@ def test_per_call_verify_false_warns_once_per_client(caplog, rsps):
         client.get_topic("alerts", verify=False)
     warnings = [r for r in caplog.records if "verification is disabled" in r.getMessage()]
     assert len(warnings) == 1
+
+
+# ---- bounded replies, deadlines (mocked; the real-socket cases are in tests/adversarial) -------
+@pytest.mark.parametrize("value", [0, -1, 1.5, True, "1"])
+def test_max_reply_bytes_must_be_a_positive_int(value):
+    with pytest.raises(AmsArgumentException, match="max_reply_bytes"):
+        make_client(max_reply_bytes=value)
+
+
+@pytest.mark.parametrize("path", ["owned", "injected"])
+def test_a_reply_past_max_reply_bytes_is_typed(rsps, path):
+    from pymod import AmsReplyTooLargeException
+
+    kwargs = {"session": requests.Session()} if path == "injected" else {}
+    client = make_client(max_reply_bytes=1000, **kwargs)
+    rsps.get(TOPIC_URL, body=pretty({"name": "x" * 2000}), content_type=JSON_CT)
+    with pytest.raises(AmsReplyTooLargeException, match="max_reply_bytes=1000"):
+        client.get_topic("alerts")
+
+
+def test_a_gzip_reply_is_decoded_and_bounded(rsps):
+    import gzip
+
+    from pymod import AmsReplyTooLargeException
+
+    client = make_client(max_reply_bytes=5000)
+    small = gzip.compress(pretty(TOPIC).encode())
+    big = gzip.compress(pretty({"name": "x" * 10_000}).encode())
+    assert len(big) < 5000
+    rsps.get(TOPIC_URL, body=small, content_type=JSON_CT, headers={"Content-Encoding": "gzip"})
+    rsps.get(TOPIC_URL, body=big, content_type=JSON_CT, headers={"Content-Encoding": "gzip"})
+    assert client.get_topic("alerts") == TOPIC
+    with pytest.raises(AmsReplyTooLargeException, match="decompressed"):
+        client.get_topic("alerts")
+
+
+@pytest.mark.parametrize("deadline", [0, -1, float("nan"), float("inf"), "5", True])
+def test_an_invalid_deadline_is_refused_before_sending(ams, nonet, deadline):
+    with pytest.raises(AmsArgumentException, match="deadline"):
+        ams.get_topic("alerts", deadline=deadline)
+
+
+def test_a_non_json_200_to_a_get_is_retried(ams, rsps, sleeps):
+    rsps.get(TOPIC_URL, body="<html>maintenance</html>", content_type=HTML_CT)
+    _topic(rsps)
+    assert ams.get_topic("alerts", retry=1, retrysleep=3) == TOPIC
+    assert sleeps.calls == [3]
