@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import heapq
 import itertools
+import math
 import os
 import socket
 import threading
@@ -150,13 +151,18 @@ def attempt_deadline(timeout: Any, end: Optional[float], now: float) -> Optional
     """The deadline of one attempt: connect + read timeout from ``now`` (so a call with
     ``timeout=t`` ends within ``2t`` even if every read gets a byte in time), and never past the
     call's own deadline ``end``; None when there is neither (``timeout=None``, no deadline)."""
-    if timeout is None:
+    try:
+        if timeout is None:
+            limit = None
+        elif isinstance(timeout, tuple):
+            connect, read = timeout
+            limit = None if connect is None or read is None else now + connect + read
+        else:
+            limit = now + 2 * timeout
+        if limit is not None and not math.isfinite(limit):
+            limit = None
+    except (TypeError, ValueError):  # not a valid timeout: refused when the request is made
         limit = None
-    elif isinstance(timeout, tuple):
-        connect, read = timeout
-        limit = None if connect is None or read is None else now + connect + read
-    else:
-        limit = now + 2 * timeout
     if end is None:
         return limit
     return end if limit is None else min(limit, end)

@@ -521,3 +521,43 @@ def test_a_non_json_200_to_a_get_is_retried(ams, rsps, sleeps):
     _topic(rsps)
     assert ams.get_topic("alerts", retry=1, retrysleep=3) == TOPIC
     assert sleeps.calls == [3]
+
+
+@pytest.mark.parametrize(("timeout", "end", "expected"), [
+    (None, None, None), (None, 150.0, 150.0), (1, None, 102.0), ((1, 2), None, 103.0),
+    ((1, 2), 101.0, 101.0), ((None, 3), None, None), ("x", None, None), ((1,), 150.0, 150.0),
+    (float("nan"), None, None), (float("inf"), 150.0, 150.0),
+])
+def test_attempt_deadline_is_connect_plus_read_capped_by_the_call(timeout, end, expected):
+    from pymod.wire import attempt_deadline
+
+    assert attempt_deadline(timeout, end, 100.0) == expected
+
+
+def test_the_watchdog_shuts_a_watched_socket_down_and_spares_an_unwatched_one():
+    import socket
+    import time as _time
+
+    from pymod.wire import WATCHDOG
+
+    class Conn:
+        def __init__(self, sock):
+            self.sock = sock
+
+    (a, b), (c, d) = socket.socketpair(), socket.socketpair()
+    try:
+        a.settimeout(5)
+        c.settimeout(0.5)
+        fired = WATCHDOG.fired
+        WATCHDOG.watch(Conn(a), _time.monotonic() + 0.1)
+        spared = WATCHDOG.watch(Conn(c), _time.monotonic() + 0.1)
+        WATCHDOG.unwatch(spared)
+        start = _time.monotonic()
+        assert a.recv(1) == b""  # shut down by the watchdog, long before the 5 s timeout
+        assert _time.monotonic() - start < 4
+        with pytest.raises(socket.timeout):
+            c.recv(1)  # still open: its watch was cancelled
+        assert WATCHDOG.fired == fired + 1
+    finally:
+        for s in (a, b, c, d):
+            s.close()
