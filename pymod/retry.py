@@ -37,6 +37,7 @@ import math
 import random
 import time
 from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
 from typing import Callable, Iterator, List, Optional, TypeVar
 
 from pymod.amsexceptions import (
@@ -48,7 +49,7 @@ from pymod.amsexceptions import (
     AmsServiceException,
 )
 
-__all__ = ["RetryPolicy", "is_retryable"]
+__all__ = ["RetryPolicy", "is_retryable", "parse_retry_after"]
 
 log = logging.getLogger("pymod.retry")
 
@@ -194,3 +195,23 @@ def check_deadline(deadline: object) -> float:
         raise AmsArgumentException(f"deadline must be a finite number of seconds > 0, "
                                    f"got {deadline!r}")
     return float(deadline)  # type: ignore[arg-type]
+
+
+def parse_retry_after(value: Optional[str]) -> Optional[float]:
+    """Seconds of a ``Retry-After`` header (a number of seconds or an HTTP date), or None."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            return None
+        if when.tzinfo is None:
+            return None
+        seconds = when.timestamp() - time.time()
+    if not math.isfinite(seconds):
+        return None
+    return max(0.0, seconds)

@@ -36,7 +36,7 @@ from pymod.amsexceptions import (
     exception_from_reply,
     redact,
 )
-from pymod.retry import RetryPolicy, check_deadline
+from pymod.retry import RetryPolicy, check_deadline, parse_retry_after
 from pymod.routes import AUTHN_ROUTE, Route, format_path, redact_url, resolve_route
 
 __all__ = ["DEFAULT_MAX_REPLY_BYTES", "DEFAULT_TIMEOUT", "AmsHttpRequests", "Timeout"]
@@ -415,7 +415,7 @@ class AmsHttpRequests:
                 error = exception_from_reply(status, content.decode("utf-8", "replace"),
                                              route.name)
                 if raw is not None and status in (429, 503):
-                    error.retry_after = _retry_after(raw.headers.get("Retry-After"))
+                    error.retry_after = parse_retry_after(raw.headers.get("Retry-After"))
                 reuse = True
                 raise error
             decoded = self._decode(content, route)
@@ -716,23 +716,3 @@ class AmsHttpRequests:
     def __repr__(self) -> str:
         return f"{type(self).__name__}(endpoint={self.endpoint!r})"
 
-
-def _retry_after(value: Optional[str]) -> Optional[float]:
-    """Seconds of a ``Retry-After`` header (a number of seconds or an HTTP date), or None."""
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        seconds = float(value)
-    except ValueError:
-        from email.utils import parsedate_to_datetime
-        try:
-            when = parsedate_to_datetime(value)
-        except (TypeError, ValueError, IndexError):
-            return None
-        if when.tzinfo is None:
-            return None
-        seconds = when.timestamp() - time.time()
-    if seconds != seconds or seconds in (float("inf"), float("-inf")):
-        return None
-    return max(0.0, seconds)
