@@ -16,10 +16,21 @@ import re
 from typing import Any, Callable, Dict, List
 
 from pymod.amsexceptions import AmsReplyMismatchException
+from pymod.routes import Route
 
-__all__ = ["ack_check", "publish_check", "pull_check"]
+__all__ = ["SAFE_TO_REPEAT", "ack_check", "publish_check", "pull_check", "safe_to_repeat"]
 
 _Reply = Dict[str, Any]
+
+#: POST routes whose request may be repeated after an unusable reply: AMS's answer to a repeated
+#: pull or acknowledgement is as good as the first. Every GET may be repeated too; never a
+#: publish (it may have been stored).
+SAFE_TO_REPEAT = frozenset(("subscriptions:pull", "subscriptions:acknowledge"))
+
+
+def safe_to_repeat(route: Route) -> bool:
+    """Whether a request of ``route`` may be repeated after an unusable reply."""
+    return route.method == "GET" or route.name in SAFE_TO_REPEAT
 
 
 def publish_check(count: int) -> Callable[[_Reply], List[str]]:
@@ -80,7 +91,8 @@ def _ack_ids_matcher(ack_prefix: str) -> Callable[[str], Any]:
 
 def _pull_mismatch(why: str) -> AmsReplyMismatchException:
     return AmsReplyMismatchException(
-        f"the pull reply does not answer this pull: {why}", "subscriptions:pull", retryable=True
+        f"the pull reply does not answer this pull: {why}", "subscriptions:pull",
+        retryable="subscriptions:pull" in SAFE_TO_REPEAT,
     )
 
 
@@ -90,6 +102,6 @@ def ack_check(reply: _Reply) -> bool:
         raise AmsReplyMismatchException(
             "the acknowledge reply does not answer this acknowledgement: AMS answers {}, got "
             f"an object with {', '.join(sorted(map(str, reply))[:5])}",
-            "subscriptions:acknowledge", retryable=True,
+            "subscriptions:acknowledge", retryable="subscriptions:acknowledge" in SAFE_TO_REPEAT,
         )
     return True

@@ -36,6 +36,7 @@ from pymod.amsexceptions import (
     exception_from_reply,
     redact,
 )
+from pymod.replies import safe_to_repeat
 from pymod.retry import RetryPolicy, check_deadline, parse_retry_after
 from pymod.routes import AUTHN_ROUTE, Route, format_path, redact_url, resolve_route
 
@@ -79,9 +80,6 @@ _ADAPTER_SEND = requests.adapters.HTTPAdapter.send
 #: reqkwargs that the direct path handles; any other keyword takes ``session.request``.
 _DIRECT_KWARGS = frozenset(("timeout", "verify", "cert", "allow_redirects", "proxies", "stream"))
 _CACHE_MAX = 256
-#: POST routes whose request may be repeated after an unusable reply (AMS's reply to a repeated
-#: pull or acknowledgement is as good as the first); every GET is too. Never publish.
-_SAFE_TO_REPEAT = frozenset(("subscriptions:pull", "subscriptions:acknowledge"))
 #: ``json.dumps(obj, separators=(",", ":"))`` without building a new encoder per call.
 COMPACT_JSON = json.JSONEncoder(separators=(",", ":"))
 
@@ -437,7 +435,7 @@ class AmsHttpRequests:
         if not isinstance(decoded, dict):
             raise AmsReplyMismatchException(
                 "the reply is not a JSON object", route.name,
-                retryable=route.method == "GET" or route.name in _SAFE_TO_REPEAT,
+                retryable=safe_to_repeat(route),
                 body=content[:4096].decode("utf-8", "replace"),
             )
         return decoded
@@ -466,7 +464,7 @@ class AmsHttpRequests:
             raise AmsReplyMismatchException(
                 "more bytes followed the reply on its connection: it may answer another "
                 "request", route.name,
-                retryable=route.method == "GET" or route.name in _SAFE_TO_REPEAT,
+                retryable=safe_to_repeat(route),
             )
         last = getattr(conn, "_pymod_last_reply", None)
         conn._pymod_last_reply = content
