@@ -193,6 +193,9 @@ class _GuardedPool:
             conn.close()  # TLS holds decrypted bytes of a reply nobody asked for
         deadline = getattr(_current, "deadline", None)
         if deadline is not None:
+            previous = getattr(_current, "watch", None)
+            if previous is not None:  # a redirect: the previous connection is done with
+                WATCHDOG.unwatch(previous)
             _current.watch = WATCHDOG.watch(conn, deadline)
         return conn
 
