@@ -59,6 +59,13 @@ class ArgoMessagingService(SubscriptionsAPI, AccountsAPI, ServiceAPI):
         max_message_bytes: refuse messages larger than this once stored (default 1,500,000).
         max_request_bytes: split publishes into requests of at most this many bytes.
         max_request_messages: split publishes into requests of at most this many messages.
+        max_reply_bytes: refuse replies larger than this (bytes after decompression; default
+            256 MiB) with AmsReplyTooLargeException.
+
+    Deadlines: an attempt ends within connect + read timeout (``2 * timeout``), however slowly
+    the server sends; a call with ``deadline=`` (seconds, any method) or a client with
+    ``RetryPolicy(deadline=...)`` ends within that too, retries and sleeps included
+    (AmsDeadlineException).
 
     The client keeps one HTTP session (keep-alive); close it with :meth:`close` or use the client
     as a context manager. It may be shared by threads.

@@ -8,7 +8,10 @@
     │   ├── AmsTimeoutException      408 (AMS "ack timeout", or a balancer time-out)
     │   │   └── AmsBalancerTimeoutException   balancer 504/408 page: both a balancer error and a time-out
     │   └── AmsResponseException     a 200 reply whose body is not the JSON the route promises
+    │       ├── AmsReplyMismatchException   a 200 reply that does not answer its request
+    │       └── AmsReplyTooLargeException   a reply past the client's max_reply_bytes
     ├── AmsConnectionException       no usable reply: refused, reset, read time-out, truncated body
+    │   └── AmsDeadlineException     the call's deadline passed before a complete reply
     ├── AmsMessageException          a message cannot be built or is refused locally (size, types)
     ├── AmsArgumentException         an argument is invalid; raised before any request is sent
     └── AmsPublishException          a multi-request publish failed part-way: says what was published
@@ -81,6 +84,8 @@ class AmsServiceException(AmsException):
         self.code = int(code) if isinstance(code, int) else 500
         self.status = str(error.get("status") or "")
         self.body = body[:_BODY_KEEP]
+        #: seconds the server asked to wait (``Retry-After`` of a 429/503 reply), or None
+        self.retry_after: Optional[float] = None
         self.msg = f"While trying the [{_route_name(request)}]: {self.error_message}"
         errord: Dict[str, Any] = {"error": self.msg}
         if error.get("code"):
@@ -280,3 +285,35 @@ def exception_from_reply(status_code: int, text: str, route: str) -> AmsServiceE
     if status_code in BALANCER_STATUSES:
         return AmsBalancerException({"error": error}, route, body=text)
     return AmsServiceException({"error": error}, route, body=text)
+
+
+# ---- replies that do not answer the request, calls past their deadline ---------------------
+__all__ += ["AmsDeadlineException", "AmsReplyMismatchException", "AmsReplyTooLargeException"]
+
+
+class AmsReplyMismatchException(AmsResponseException):
+    """A 200 reply that does not answer the request it came for: a publish reply without one
+    string id per message sent, a pull reply without ``receivedMessages`` or with an ackId of
+    another subscription, an acknowledge reply other than ``{}``, a reply repeated on the same
+    connection. The connection it came on was discarded.
+
+    Attributes:
+        retryable (bool): True when the request is safe to repeat (pull, acknowledge), so the
+            call's ``retry`` covers it; False for publish (a repeat could store the messages twice).
+    """
+
+    def __init__(self, message: str, request: str, *, retryable: bool = False,
+                 body: str = "") -> None:
+        super().__init__({"error": {"code": 200, "message": message, "status": ""}}, request,
+                         body=body)
+        self.retryable = retryable
+
+
+class AmsReplyTooLargeException(AmsResponseException):
+    """A reply longer than the client's ``max_reply_bytes`` (after decompression). The body was
+    not kept and the connection was discarded. Not retried."""
+
+
+class AmsDeadlineException(AmsConnectionException):
+    """The call's total deadline passed (across attempts and sleeps) before a reply was read;
+    the connection in use was shut down. The request may or may not have reached AMS."""

@@ -25,7 +25,7 @@ from typing import Any, Callable, Optional
 import requests
 import requests.adapters
 
-__all__ = ["may_bypass_requests", "patched_module_function"]
+__all__ = ["may_bypass_requests", "patched_module_function", "trust_adapter_class"]
 
 _Session = requests.Session
 _HTTPAdapter = requests.adapters.HTTPAdapter
@@ -34,6 +34,9 @@ _ADAPTER_DICT = _HTTPAdapter.__dict__
 _MODULE_DICT = vars(requests)
 
 #: The hooks on a session a mocking library may replace (on the class or on the instance).
+#: adapter classes whose ``send`` is ``HTTPAdapter.send`` unchanged (see trust_adapter_class)
+_TRUSTED_ADAPTERS = {_HTTPAdapter}
+
 _SESSION_HOOKS = ("request", "send", "get_adapter", "prepare_request")
 #: The module-level functions of requests, which the original library called for every request.
 _MODULE_FUNCTIONS = {name: _MODULE_DICT[name] for name in ("get", "post", "put", "delete", "request")}
@@ -43,6 +46,16 @@ _HOOKS = tuple(
     + [(_ADAPTER_DICT, "send", _ADAPTER_DICT["send"])]
     + [(_MODULE_DICT, name, fn) for name, fn in _MODULE_FUNCTIONS.items()]
 )
+
+
+def trust_adapter_class(cls: type) -> type:
+    """Register ``cls``, a subclass of :class:`requests.adapters.HTTPAdapter` of pymod's own that
+    leaves ``send`` alone (it only changes the connection pools), as one the direct path may use.
+    Usable as a class decorator."""
+    if not issubclass(cls, _HTTPAdapter) or "send" in cls.__dict__:
+        raise TypeError(f"{cls.__name__} must be an HTTPAdapter that does not override send")
+    _TRUSTED_ADAPTERS.add(cls)
+    return cls
 
 
 def may_bypass_requests(session: Any, adapter: Any, session_class: type) -> bool:
@@ -56,12 +69,13 @@ def may_bypass_requests(session: Any, adapter: Any, session_class: type) -> bool
 
     Returns:
         True only if ``session`` is of ``session_class`` and ``adapter`` an
-        :class:`~requests.adapters.HTTPAdapter` (exactly), neither they nor ``session_class``
+        :class:`~requests.adapters.HTTPAdapter` (exactly, or a class registered with
+        :func:`trust_adapter_class`), neither they nor ``session_class``
         have a hook replaced, and ``Session.request``/``send``/``get_adapter``/``prepare_request``,
         ``HTTPAdapter.send`` and ``requests.get``/``post``/``put``/``delete``/``request`` are all
         the objects ``requests`` defined. False as soon as any of them was patched. About 1 us.
     """
-    if type(session) is not session_class or type(adapter) is not _HTTPAdapter:
+    if type(session) is not session_class or type(adapter) not in _TRUSTED_ADAPTERS:
         return False
     own, mine = session.__dict__, session_class.__dict__
     for name in _SESSION_HOOKS:

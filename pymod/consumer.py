@@ -638,14 +638,18 @@ class Consumer:
                 self.subscription, num=num, return_immediately=True, **self.reqkwargs
             )
         except AmsException as exc:
-            self._transient(exc, "pull")
+            # a 500 to a pull is AMS's backend error, or (through a middlebox that duplicates
+            # replies) another request's answer: pulling again is safe either way
+            self._transient(exc, "pull", force=isinstance(exc, AmsServiceException)
+                            and exc.code == 500)
             return None
         self._consecutive_errors = 0
         return received
 
-    def _transient(self, exc: AmsException, what: str) -> None:
-        """Survive a transient error (count it, back off) or re-raise it."""
-        if not is_retryable(exc):
+    def _transient(self, exc: AmsException, what: str, force: bool = False) -> None:
+        """Survive a transient error (count it, back off) or re-raise it (``force``: count it
+        as transient even if a retry policy would not retry it)."""
+        if not (force or is_retryable(exc)):
             raise exc
         self._consecutive_errors += 1
         self.result.errors += 1

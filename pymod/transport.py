@@ -16,7 +16,7 @@ import logging
 import os
 import re
 import time
-from typing import Any, Dict, Mapping, MutableMapping, Optional, Tuple, TypeVar, Union
+from typing import Any, Callable, Dict, Mapping, MutableMapping, Optional, Tuple, TypeVar, Union
 from urllib.parse import urlencode
 
 import requests
@@ -25,20 +25,23 @@ import urllib3
 from requests.sessions import merge_setting
 from requests.structures import CaseInsensitiveDict
 
+from pymod import wire
 from pymod.__version__ import __version__
 from pymod.amsexceptions import (
     AmsArgumentException,
     AmsConnectionException,
-    AmsResponseException,
+    AmsDeadlineException,
+    AmsReplyMismatchException,
     AmsServiceException,
     exception_from_reply,
     redact,
 )
 from pymod.bypass import may_bypass_requests, patched_module_function
-from pymod.retry import RetryPolicy
-from pymod.routes import AUTHN_ROUTE, format_path, redact_url, resolve_route
+from pymod.replies import safe_to_repeat
+from pymod.retry import RetryPolicy, check_deadline, parse_retry_after
+from pymod.routes import AUTHN_ROUTE, Route, format_path, redact_url, resolve_route
 
-__all__ = ["DEFAULT_TIMEOUT", "AmsHttpRequests", "Timeout"]
+__all__ = ["DEFAULT_MAX_REPLY_BYTES", "DEFAULT_TIMEOUT", "AmsHttpRequests", "Timeout"]
 
 log = logging.getLogger("pymod")
 
@@ -60,7 +63,14 @@ logging.getLogger("urllib3.connectionpool").addFilter(_RedactTokens())
 #: Seconds to connect and to wait for each read, unless ``timeout=`` says otherwise.
 DEFAULT_TIMEOUT = 30.0
 
+#: Largest reply body (bytes, after decompression) read unless ``max_reply_bytes=`` says otherwise:
+#: 256 MiB, far above AMS's largest reply (a pull of 100 messages of the 1.5 MB maximum is 150 MB).
+DEFAULT_MAX_REPLY_BYTES = 256 * 1024 * 1024
+
 Timeout = Union[float, Tuple[float, float], None]
+#: A reply check: takes the decoded 200 reply, returns what the call returns, or raises
+#: :class:`~pymod.amsexceptions.AmsReplyMismatchException` (see :mod:`pymod.replies`).
+ReplyCheck = Callable[[Dict[str, Any]], Any]
 _Client = TypeVar("_Client", bound="AmsHttpRequests")
 
 _HOST_RE = re.compile(r"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+)(:\d{1,5})?")
@@ -129,6 +139,16 @@ class AmsHttpRequests:
             ``CURL_CA_BUNDLE`` if set, else the system bundle), a CA file path, or False (warned).
         retry_policy: the :class:`~pymod.retry.RetryPolicy` (caps, jitter, sleep function).
         pool_maxsize: connections kept per host, for clients shared by several threads.
+        max_reply_bytes: largest reply body read, in bytes after decompression (default
+            :data:`DEFAULT_MAX_REPLY_BYTES`, 256 MiB); a longer reply raises
+            :class:`~pymod.amsexceptions.AmsReplyTooLargeException` without being kept.
+
+    Deadlines: every attempt of a call ends within its connect + read timeout (``2 * timeout``
+    for a single number) even when the peer sends a byte just before each read timeout; the
+    whole call, retries and sleeps included, also ends within ``deadline`` seconds when one is
+    set: per call (``deadline=`` keyword of any method) or for the client
+    (``RetryPolicy(deadline=...)``). Past it the call raises
+    :class:`~pymod.amsexceptions.AmsDeadlineException`.
     """
 
     def __init__(
@@ -144,8 +164,16 @@ class AmsHttpRequests:
         verify: Union[bool, str, None] = None,
         retry_policy: Optional[RetryPolicy] = None,
         pool_maxsize: int = 16,
+        max_reply_bytes: int = DEFAULT_MAX_REPLY_BYTES,
     ) -> None:
         self.endpoint = _check_endpoint(endpoint)
+        if isinstance(max_reply_bytes, bool) or not isinstance(max_reply_bytes, int) or (
+            max_reply_bytes < 1
+        ):
+            raise AmsArgumentException(
+                f"max_reply_bytes must be an int >= 1, got {max_reply_bytes!r}"
+            )
+        self.max_reply_bytes = max_reply_bytes
         self.authn_port = authn_port
         self.timeout = timeout
         self.retry_policy = retry_policy or RetryPolicy()
@@ -153,7 +181,7 @@ class AmsHttpRequests:
         self._own_session = session is None
         if session is None:
             session = _AmsSession()
-            adapter = requests.adapters.HTTPAdapter(
+            adapter = wire.GuardedAdapter(
                 pool_connections=4, pool_maxsize=pool_maxsize, max_retries=0
             )
             session.mount("https://", adapter)
@@ -316,14 +344,28 @@ class AmsHttpRequests:
         return url
 
     def _make_request(
-        self, url: str, body: Any = None, route_name: Optional[str] = None, **reqkwargs: Any
+        self,
+        url: str,
+        body: Any = None,
+        route_name: Optional[str] = None,
+        *,
+        check: Optional[ReplyCheck] = None,
+        deadline: Optional[float] = None,
+        **reqkwargs: Any,
     ) -> Any:
-        """One HTTP request; the decoded JSON reply (``{}`` for an empty body).
+        """One HTTP request; the decoded JSON reply (``{}`` for an empty body), or what
+        ``check(reply)`` returns.
+
+        Args:
+            check: validates a 200 reply against the request (:mod:`pymod.replies`) before it
+                counts; the connection is discarded when it raises.
+            deadline: ``time.monotonic()`` by which the call must end (see the class docstring).
 
         Raises:
             AmsServiceException (and subclasses): the reply was not 200.
-            AmsConnectionException: no usable reply.
-            AmsResponseException: a 200 whose body is not JSON.
+            AmsConnectionException: no usable reply; AmsDeadlineException past the deadline.
+            AmsResponseException: a 200 whose body is not a JSON object
+                (AmsReplyMismatchException) or is too large (AmsReplyTooLargeException).
         """
         if route_name is None:
             raise AmsArgumentException("route_name is required")
@@ -347,38 +389,113 @@ class AmsHttpRequests:
                 kwargs["verify"] = ca_bundle_from_env(True)
         debug = log.isEnabledFor(logging.DEBUG)
         start = time.perf_counter() if debug else 0.0
+        now = time.monotonic()
+        limit = wire.attempt_deadline(kwargs.get("timeout"), deadline, now)
+        if limit is not None and limit <= now:
+            raise AmsDeadlineException(TimeoutError("the call's deadline has passed"), route.name)
+        raw = None
+        wire.begin_attempt(limit)
         try:
-            status, content = self._send(route.method, url, data, headers, kwargs)
+            status, content, raw = self._exchange(route.method, url, data, headers, kwargs,
+                                                  route.name)
         except (requests.exceptions.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
             if debug:
                 log.debug("%s %s -> %s", route.method, redact_url(url), type(exc).__name__)
+            if limit is not None and time.monotonic() >= limit:
+                raise AmsDeadlineException(
+                    TimeoutError(f"no complete reply within {limit - now:.3g} s"), route.name
+                ) from None
             raise AmsConnectionException(exc, route.name) from None
+        finally:
+            wire.end_attempt()
         if debug:
             log.debug(
                 "%s %s -> %d (%d bytes, %.1f ms)", route.method, redact_url(url), status,
                 len(content), (time.perf_counter() - start) * 1000,
             )
-        if status != 200:
-            raise exception_from_reply(status, content.decode("utf-8", "replace"), route.name)
+        reuse = False
+        try:
+            self._check_connection(raw, route, status, content)
+            if status != 200:
+                error = exception_from_reply(status, content.decode("utf-8", "replace"),
+                                             route.name)
+                if raw is not None and status in (429, 503):
+                    error.retry_after = parse_retry_after(raw.headers.get("Retry-After"))
+                reuse = True
+                raise error
+            decoded = self._decode(content, route)
+            result = check(decoded) if check is not None else decoded
+            reuse = True
+            return result
+        finally:
+            wire.release(raw, reuse, checked=True)
+
+    @staticmethod
+    def _decode(content: bytes, route: Route) -> Dict[str, Any]:
+        """A 200 body as the JSON object every AMS reply is (``{}`` when empty)."""
         if not content:
             return {}
         try:
             decoded = json.loads(content)
-        except ValueError:
+        except (ValueError, RecursionError):
             decoded = None
         if not isinstance(decoded, dict):
-            raise AmsResponseException(
-                {"error": {"code": 200, "message": "the reply is not a JSON object", "status": ""}},
-                route.name,
-                body=content.decode("utf-8", "replace"),
+            raise AmsReplyMismatchException(
+                "the reply is not a JSON object", route.name,
+                retryable=safe_to_repeat(route),
+                body=content[:4096].decode("utf-8", "replace"),
             )
         return decoded
+
+    @staticmethod
+    def _check_connection(raw: Any, route: Route, status: int, content: bytes) -> None:
+        """Refuse a reply that may be another request's, judging by its connection.
+
+        * More bytes already followed it on the connection (unless the reply announced
+          ``Connection: close``): either it is a late duplicate of an earlier reply and this
+          request's reply is what follows, or it was sent twice.
+        * A 200 publish reply byte-identical to the previous reply read on the connection: AMS
+          never gives the same ids twice for a topic, so it is that earlier reply sent twice.
+          (The rare good reply refused this way -- two topics at the same offsets one after the
+          other on one connection -- is reported as not confirmed; publishing again gives a
+          duplicate, never a loss.)
+
+        Raises:
+            AmsReplyMismatchException: retryable when the request is safe to repeat; the
+                connection is then closed by the caller.
+        """
+        conn = getattr(raw, "connection", None)
+        if conn is None:
+            return
+        if wire.has_unread(conn) and raw.headers.get("Connection", "").lower() != "close":
+            raise AmsReplyMismatchException(
+                "more bytes followed the reply on its connection: it may answer another "
+                "request", route.name,
+                retryable=safe_to_repeat(route),
+            )
+        last = getattr(conn, "_pymod_last_reply", None)
+        conn._pymod_last_reply = content
+        if status == 200 and content == last and route.name == "topics:publish":
+            raise AmsReplyMismatchException(
+                "the reply repeats the previous reply of this connection", route.name
+            )
 
     def _send(
         self, method: str, url: str, data: Optional[Union[str, bytes]],
         headers: Mapping[str, str], kwargs: Mapping[str, Any],
     ) -> Tuple[int, bytes]:
-        """Send one request; its status and body.
+        """Send one request; its status and body (see :meth:`_exchange`)."""
+        status, content, raw = self._exchange(method, url, data, headers, kwargs, "request")
+        wire.release(raw, True)
+        return status, content
+
+    def _exchange(
+        self, method: str, url: str, data: Optional[Union[str, bytes]],
+        headers: Mapping[str, str], kwargs: Mapping[str, Any], route: str,
+    ) -> Tuple[int, bytes, Any]:
+        """Send one request and read its reply (at most ``max_reply_bytes``); its status, body
+        and the urllib3 response still holding its connection (None if there is none), for
+        :func:`pymod.wire.release`.
 
         For the session the client owns, in the state the client left it (no proxies, hooks,
         auth, cookies or replaced adapter) and with only the keywords listed in
@@ -389,29 +506,45 @@ class AmsHttpRequests:
         settings, preparing the request, building a ``Response``): about 130 us per request,
         half of the client's CPU for a small request (benchmarks/README.md). Everything else --
         an injected session included, and any hook of a mocking library
-        (:func:`pymod.bypass.may_bypass_requests`) -- goes through ``session.request`` unchanged.
+        (:func:`pymod.bypass.may_bypass_requests`) -- goes through ``session.request``
+        (streamed, so that the body is read as here).
 
         Raises:
             requests.exceptions.RequestException, urllib3.exceptions.HTTPError, OSError: no
                 usable reply (mapped to AmsConnectionException by the caller).
+            AmsReplyTooLargeException: the body exceeds ``max_reply_bytes``.
         """
         target = self._direct_target(url, kwargs)
         if target is None:
             patched = patched_module_function(method)
             if patched is not None:  # requests.post & co. replaced by a test: call it
                 resp = patched(url, data=data, headers=headers, **kwargs)
-            else:
-                resp = self._session.request(method, url, data=data, headers=headers, **kwargs)
-            return resp.status_code, resp.content
+                return resp.status_code, resp.content, None
+            resp = self._session.request(method, url, data=data, headers=headers,
+                                         **{**kwargs, "stream": True})
+            raw = resp.raw
+            if getattr(resp, "_content_consumed", False) or not isinstance(raw, urllib3.BaseHTTPResponse):
+                return resp.status_code, resp.content, None  # read by a hook or an odd adapter
+            wire.watch_reply(raw.connection)
+            return resp.status_code, self._read(raw, route), raw
         pool, path = target
         # as requests: no body is an empty body (Content-Length: 0), except for GET and HEAD
         body = data or (None if method in ("GET", "HEAD") else b"")
-        reply = pool.urlopen(
+        raw = pool.urlopen(
             method, path, body=body, headers=self._headers_for(headers),
             timeout=self._timeout_for(kwargs.get("timeout")), retries=False, redirect=False,
-            assert_same_host=False, preload_content=True, decode_content=True,
+            assert_same_host=False, preload_content=False, decode_content=False,
         )
-        return reply.status, reply.data
+        return raw.status, self._read(raw, route), raw
+
+    def _read(self, raw: Any, route: str) -> bytes:
+        """The body of ``raw``, bounded (:func:`pymod.wire.read_body`); the connection is
+        closed if reading fails."""
+        try:
+            return wire.read_body(raw, self.max_reply_bytes, route)
+        except BaseException:
+            wire.release(raw, False)
+            raise
 
     def _direct_target(self, url: str, kwargs: Mapping[str, Any]) -> Optional[Tuple[Any, str]]:
         """The (urllib3 pool, path) to send ``url`` to directly, or None for ``session.request``."""
@@ -483,9 +616,11 @@ class AmsHttpRequests:
         retry: int = 0,
         retrysleep: float = 60,
         retrybackoff: Optional[float] = None,
+        *,
+        check: Optional[ReplyCheck] = None,
         **reqkwargs: Any,
     ) -> Any:
-        """:meth:`_make_request`, retried on transient failures.
+        """:meth:`_make_request`, retried on transient failures, within the call's deadline.
 
         Args:
             url: the full URL.
@@ -494,19 +629,29 @@ class AmsHttpRequests:
             retry: extra attempts after the first one (0 = no retry).
             retrysleep: seconds to sleep between attempts.
             retrybackoff: if set, sleep ``retrybackoff * 2**(n-1)`` before attempt ``n+1`` instead.
-            reqkwargs: passed to ``requests`` (``timeout``, ``verify``, ``headers``, ``cert`` ...).
+            check: the reply check of the route (see :meth:`_make_request`), run on every attempt.
+            reqkwargs: ``deadline`` (seconds for the whole call; default the retry policy's
+                ``deadline``, else none beyond each attempt's timeouts), and keywords passed to
+                ``requests`` (``timeout``, ``verify``, ``headers``, ``cert`` ...).
 
         Returns:
-            the decoded JSON reply, ``{}`` for an empty body.
+            the decoded JSON reply (``{}`` for an empty body), or what ``check`` returns.
 
         Raises:
             AmsException: see :meth:`_make_request`; transient errors only after the last attempt.
+            AmsArgumentException: an invalid ``deadline`` (nothing sent).
         """
+        seconds = reqkwargs.pop("deadline", None)
+        if seconds is None:
+            seconds = self.retry_policy.deadline
+        end = None if seconds is None else time.monotonic() + check_deadline(seconds)
         if not retry:
-            return self._make_request(url, body, route_name, **reqkwargs)
+            return self._make_request(url, body, route_name, check=check, deadline=end,
+                                      **reqkwargs)
         return self.retry_policy.run(
-            lambda: self._make_request(url, body, route_name, **reqkwargs),
-            retry, retrysleep, retrybackoff, what=route_name or "request",
+            lambda: self._make_request(url, body, route_name, check=check, deadline=end,
+                                       **reqkwargs),
+            retry, retrysleep, retrybackoff, what=route_name or "request", deadline=end,
         )
 
     def do_get(self, url: str, route_name: str, **reqkwargs: Any) -> Any:
@@ -553,14 +698,16 @@ class AmsHttpRequests:
         query: Optional[Mapping[str, Any]] = None,
         *,
         params: Mapping[str, Any],
+        check: Optional[ReplyCheck] = None,
         **reqkwargs: Any,
     ) -> Any:
         """Build the URL of ``route_name`` from ``params``/``query`` and make the request.
 
-        ``reqkwargs`` may hold ``retry``/``retrysleep``/``retrybackoff`` and ``requests`` keywords.
+        ``reqkwargs`` may hold ``retry``/``retrysleep``/``retrybackoff``/``deadline`` and
+        ``requests`` keywords; ``check`` validates the reply (:mod:`pymod.replies`).
         """
         url = self.url_for(route_name, query, **params)
-        return self._retry_make_request(url, body, route_name, **reqkwargs)
+        return self._retry_make_request(url, body, route_name, check=check, **reqkwargs)
 
     # ----------------------------------------------------------------------------------------
     # lifetime
@@ -578,3 +725,4 @@ class AmsHttpRequests:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(endpoint={self.endpoint!r})"
+

@@ -27,7 +27,7 @@ from pymod.amssubscription import AmsSubscription
 from pymod.amstopic import AmsTopic
 from pymod.retry import RetryPolicy
 from pymod.routes import ORIGINAL_ROUTES, validate_name
-from pymod.transport import DEFAULT_TIMEOUT, AmsHttpRequests, Timeout
+from pymod.transport import DEFAULT_MAX_REPLY_BYTES, DEFAULT_TIMEOUT, AmsHttpRequests, Timeout
 from pymod.types import Acl
 
 __all__ = ["FacadeBase", "JSONDict", "store_acl"]
@@ -59,6 +59,7 @@ class FacadeBase(AmsHttpRequests):
         max_message_bytes: int = MAX_MESSAGE_BYTES,
         max_request_bytes: int = 5_000_000,
         max_request_messages: int = 1000,
+        max_reply_bytes: int = DEFAULT_MAX_REPLY_BYTES,
     ) -> None:
         if project:
             validate_name("project", project)
@@ -83,6 +84,7 @@ class FacadeBase(AmsHttpRequests):
         super().__init__(
             endpoint, authn_port, token, cert, key, session=session, timeout=timeout,
             verify=verify, retry_policy=retry_policy, pool_maxsize=pool_maxsize,
+            max_reply_bytes=max_reply_bytes,
         )
 
     def __repr__(self) -> str:

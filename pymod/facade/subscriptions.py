@@ -23,7 +23,8 @@ from pymod.facade.base import (
     zulu_millis,
 )
 from pymod.facade.topics import TopicsAPI, _page_query
-from pymod.retry import check_retry_args, is_retryable
+from pymod.replies import ack_check, pull_check
+from pymod.retry import is_retryable
 from pymod.routes import validate_name
 from pymod.types import Acl, DeleteReply, MetricList, Offsets, Subscription, SubscriptionList
 
@@ -327,14 +328,11 @@ class SubscriptionsAPI(TopicsAPI):
         body["returnImmediately"] = "true" if return_immediately else "false"
         if not return_immediately and num > 1 and "timeout" not in reqkwargs:
             reqkwargs["timeout"] = _long_pull_timeout(self.timeout)
-        reply = self._call("subscriptions:pull", body, params=self._p(subscription=sub),
-                           retry=retry, retrysleep=retrysleep, retrybackoff=retrybackoff,
-                           **reqkwargs)
+        received = self._call("subscriptions:pull", body, params=self._p(subscription=sub),
+                              check=pull_check(self._ack_prefix(sub)), retry=retry,
+                              retrysleep=retrysleep, retrybackoff=retrybackoff, **reqkwargs)
         try:
-            return [
-                (item["ackId"], AmsMessage._from_wire(item["message"]))
-                for item in reply.get("receivedMessages") or ()
-            ]
+            return [(item["ackId"], AmsMessage._from_wire(item["message"])) for item in received]
         except (KeyError, TypeError, AttributeError) as exc:
             raise AmsResponseException(
                 {"error": {"code": 200, "message": f"malformed pull reply ({exc!r})"}},
@@ -363,8 +361,13 @@ class SubscriptionsAPI(TopicsAPI):
         """
         ids = check_str_list("ids", ids)  # the ids go to AMS as given: AMS judges them
         self._call("subscriptions:acknowledge", {"ackIds": ids},
-                   params=self._p(subscription=sub), **reqkwargs)
+                   params=self._p(subscription=sub), check=ack_check, **reqkwargs)
         return True
+
+    def _ack_prefix(self, sub: str) -> str:
+        """``projects/{project}/subscriptions/{sub}:``, what every ackId of ``sub`` starts with."""
+        project = self._project_or_default(None)
+        return f"projects/{project}/subscriptions/{validate_name('subscription', sub)}:"
 
     def pullack_sub(
         self,
@@ -389,9 +392,7 @@ class SubscriptionsAPI(TopicsAPI):
         Raises:
             AmsException: the last error once the attempts are used up.
         """
-        check_retry_args(retry, retrysleep, retrybackoff)
-        delays = self.retry_policy.delays(retry, retrysleep, retrybackoff)
-        attempt = 0
+        delays = self.retry_policy.iter_delays(retry, retrysleep, retrybackoff)
         while True:
             msgs = self.pull_sub(sub, num, return_immediately, retry, retrysleep, retrybackoff,
                                  **reqkwargs)
@@ -404,10 +405,10 @@ class SubscriptionsAPI(TopicsAPI):
             except AmsException as exc:
                 if is_retryable(exc) and self._ack_landed(sub, last_id, **reqkwargs):
                     return [m for _, m in msgs]
-                if attempt >= len(delays) or isinstance(exc, AmsArgumentException):
+                delay = next(delays, None)
+                if delay is None or isinstance(exc, AmsArgumentException):
                     raise
-                self.retry_policy.sleep(delays[attempt])
-                attempt += 1
+                self.retry_policy.sleep(delay)
 
     def _ack_landed(self, sub: str, ack_id: str, **reqkwargs: Any) -> bool:
         """Whether the subscription's offset is past ``ack_id`` (its acknowledgement was stored)."""

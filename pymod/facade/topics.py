@@ -18,10 +18,10 @@ from pymod.facade.base import (
     JSONDict,
     check_int,
     check_str_list,
-    reply_field,
     store_acl,
     walk_pages,
 )
+from pymod.replies import publish_check
 from pymod.routes import validate_name
 from pymod.transport import COMPACT_JSON
 from pymod.types import Acl, MetricList, PublishResult, Topic, TopicList
@@ -214,17 +214,31 @@ class TopicsAPI(FacadeBase):
         chunks = self._chunks(wire)
         url = self.url_for("topics:publish", **self._p(topic=topic))
         ids: List[str] = []
-        for start, body in chunks:
+        for index, (start, body) in enumerate(chunks):
+            end = chunks[index + 1][0] if index + 1 < len(chunks) else len(wire)
             try:
-                reply = self._retry_make_request(
-                    url, body, "topics:publish", retry, retrysleep, retrybackoff, **reqkwargs
-                )
+                ids.extend(self._publish_chunk(url, body, end - start, retry, retrysleep,
+                                               retrybackoff, **reqkwargs))
             except AmsException as exc:
                 if not ids:
                     raise
                 raise AmsPublishException(exc, ids, wire[start:], start) from exc
-            ids.extend(reply_field(reply, "messageIds", list, "topics:publish"))
         return {"messageIds": ids}
+
+    def _publish_chunk(self, url: str, body: str, count: int, retry: int, retrysleep: float,
+                       retrybackoff: Optional[float], **reqkwargs: Any) -> List[str]:
+        """POST one publish body of ``count`` messages; their ids, checked to be one string per
+        message (:func:`pymod.replies.publish_check`).
+
+        Raises:
+            AmsReplyMismatchException: the reply does not answer this publish (not retried).
+            AmsException: the request failed.
+        """
+        ids: List[str] = self._retry_make_request(
+            url, body, "topics:publish", retry, retrysleep, retrybackoff,
+            check=publish_check(count), **reqkwargs,
+        )
+        return ids
 
     def _chunks(self, wire: List[Dict[str, Any]]) -> List[Any]:
         """Split wire messages into request bodies: ``[(first_index, body_json_str), ...]``.

@@ -35,6 +35,7 @@ from ._support import (
     SleepRecorder,
     ams_error,
     html_page,
+    make_client,
     pretty,
 )
 
@@ -354,3 +355,102 @@ def test_client_default_policy_is_a_retry_policy():
     client = ArgoMessagingService(HOST, token=TOKEN, project="DEMO")
     assert isinstance(client.retry_policy, RetryPolicy)
     assert client.retry_policy.sleep is time.sleep
+
+
+# ---- lazy delays, non-finite values, 429 and Retry-After, deadlines ---------------------------
+def test_delays_are_computed_lazily_for_a_huge_retry():
+    import tracemalloc
+
+    tracemalloc.start()
+    delays = RetryPolicy(jitter=0).iter_delays(10**7, 1)
+    first = [next(delays) for _ in range(3)]
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert first == [1.0, 1.0, 1.0]
+    assert peak < 1_000_000  # a list of 10**7 floats would be ~80 MB
+
+
+def test_a_long_backoff_does_not_overflow():
+    delays = RetryPolicy(jitter=0, max_sleep=300).delays(2000, retrybackoff=1)
+    assert len(delays) == 2000
+    assert delays[:4] == [1.0, 2.0, 4.0, 8.0] and delays[-1] == 300.0
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), -float("inf")])
+@pytest.mark.parametrize("name", ["retrysleep", "retrybackoff"])
+def test_non_finite_sleeps_are_refused_before_any_request(ams, nonet, name, value):
+    with pytest.raises(AmsArgumentException, match=name):
+        ams.publish("alerts", AmsMessage(data="x"), retry=2, **{name: value})
+
+
+@pytest.mark.parametrize("kwargs", [{"max_sleep": float("nan")}, {"max_sleep": float("inf")},
+                                    {"jitter": float("nan")}, {"deadline": 0},
+                                    {"deadline": float("nan")}, {"deadline": "5"}])
+def test_non_finite_policy_values_are_refused(kwargs):
+    with pytest.raises(AmsArgumentException):
+        RetryPolicy(**kwargs)
+
+
+def _too_many(rsps, retry_after=None, url=PUBLISH_URL):
+    headers = {"Retry-After": retry_after} if retry_after is not None else {}
+    rsps.post(url, body=ams_error(429, "TOO_MANY_REQUESTS", "slow down"), status=429,
+              content_type=JSON_CT, headers=headers)
+
+
+def test_429_is_retried_and_retry_after_replaces_the_sleep(ams, rsps, sleeps):
+    _too_many(rsps, "7")
+    _too_many(rsps)
+    rsps.post(PUBLISH_URL, body=pretty({"messageIds": ["1"]}), content_type=JSON_CT)
+    assert ams.publish("alerts", AmsMessage(data="x"), retry=3, retrysleep=2) == {
+        "messageIds": ["1"]}
+    assert sleeps.calls == [7.0, 2.0]
+
+
+def test_retry_after_is_capped_by_max_sleep(rsps, sleeps):
+    client = make_client(sleeps, retry_policy=RetryPolicy(jitter=0, sleep=sleeps, max_sleep=5))
+    _too_many(rsps, "3600")
+    rsps.post(PUBLISH_URL, body=pretty({"messageIds": ["1"]}), content_type=JSON_CT)
+    client.publish("alerts", AmsMessage(data="x"), retry=1, retrysleep=1)
+    assert sleeps.calls == [5.0]
+
+
+def test_retry_after_past_the_deadline_raises_at_once(ams, rsps, sleeps):
+    _too_many(rsps, "120")
+    with pytest.raises(AmsServiceException) as info:
+        ams.publish("alerts", AmsMessage(data="x"), retry=3, retrysleep=1, deadline=60)
+    assert info.value.code == 429 and info.value.retry_after == 120.0
+    assert sleeps.calls == [] and len(rsps.calls) == 1
+
+
+def test_a_sleep_that_would_end_past_the_deadline_is_not_slept(ams, rsps, sleeps):
+    _html(rsps, 503)
+    _html(rsps, 503)
+    with pytest.raises(AmsServiceException):
+        ams.publish("alerts", AmsMessage(data="x"), retry=5, retrybackoff=20, deadline=30)
+    assert sleeps.calls == [20.0] and len(rsps.calls) == 2  # 20 s fits, the next 40 s does not
+
+
+def test_client_wide_deadline_from_the_policy(rsps, sleeps):
+    client = make_client(sleeps, retry_policy=RetryPolicy(jitter=0, sleep=sleeps, deadline=10))
+    _html(rsps, 503)
+    with pytest.raises(AmsServiceException):
+        client.publish("alerts", AmsMessage(data="x"), retry=5, retrysleep=11)
+    assert sleeps.calls == [] and len(rsps.calls) == 1
+
+
+@pytest.mark.parametrize("header", ["", "soon", "nan", "inf", "-5"])
+def test_unusable_retry_after_falls_back_to_the_computed_sleep(ams, rsps, sleeps, header):
+    _too_many(rsps, header)
+    rsps.post(PUBLISH_URL, body=pretty({"messageIds": ["1"]}), content_type=JSON_CT)
+    ams.publish("alerts", AmsMessage(data="x"), retry=1, retrysleep=2)
+    assert sleeps.calls == ([0.0] if header == "-5" else [2.0])
+
+
+def test_retry_after_as_an_http_date(ams, rsps, sleeps):
+    import email.utils
+    import time as _time
+
+    _too_many(rsps, email.utils.formatdate(_time.time() + 30, usegmt=True))
+    rsps.post(PUBLISH_URL, body=pretty({"messageIds": ["1"]}), content_type=JSON_CT)
+    ams.publish("alerts", AmsMessage(data="x"), retry=1, retrysleep=2)
+    assert len(sleeps.calls) == 1 and 27 <= sleeps.calls[0] <= 30

@@ -476,3 +476,90 @@ def test_per_call_verify_false_warns_once_per_client(caplog, rsps):
         client.get_topic("alerts", verify=False)
     warnings = [r for r in caplog.records if "verification is disabled" in r.getMessage()]
     assert len(warnings) == 1
+
+
+# ---- bounded replies, deadlines (mocked; the real-socket cases are in tests/adversarial) -------
+@pytest.mark.parametrize("value", [0, -1, 1.5, True, "1"])
+def test_max_reply_bytes_must_be_a_positive_int(value):
+    with pytest.raises(AmsArgumentException, match="max_reply_bytes"):
+        make_client(max_reply_bytes=value)
+
+
+@pytest.mark.parametrize("path", ["owned", "injected"])
+def test_a_reply_past_max_reply_bytes_is_typed(rsps, path):
+    from pymod import AmsReplyTooLargeException
+
+    kwargs = {"session": requests.Session()} if path == "injected" else {}
+    client = make_client(max_reply_bytes=1000, **kwargs)
+    rsps.get(TOPIC_URL, body=pretty({"name": "x" * 2000}), content_type=JSON_CT)
+    with pytest.raises(AmsReplyTooLargeException, match="max_reply_bytes=1000"):
+        client.get_topic("alerts")
+
+
+def test_a_gzip_reply_is_decoded_and_bounded(rsps):
+    import gzip
+
+    from pymod import AmsReplyTooLargeException
+
+    client = make_client(max_reply_bytes=5000)
+    small = gzip.compress(pretty(TOPIC).encode())
+    big = gzip.compress(pretty({"name": "x" * 10_000}).encode())
+    assert len(big) < 5000
+    rsps.get(TOPIC_URL, body=small, content_type=JSON_CT, headers={"Content-Encoding": "gzip"})
+    rsps.get(TOPIC_URL, body=big, content_type=JSON_CT, headers={"Content-Encoding": "gzip"})
+    assert client.get_topic("alerts") == TOPIC
+    with pytest.raises(AmsReplyTooLargeException, match="decompressed"):
+        client.get_topic("alerts")
+
+
+@pytest.mark.parametrize("deadline", [0, -1, float("nan"), float("inf"), "5", True])
+def test_an_invalid_deadline_is_refused_before_sending(ams, nonet, deadline):
+    with pytest.raises(AmsArgumentException, match="deadline"):
+        ams.get_topic("alerts", deadline=deadline)
+
+
+def test_a_non_json_200_to_a_get_is_retried(ams, rsps, sleeps):
+    rsps.get(TOPIC_URL, body="<html>maintenance</html>", content_type=HTML_CT)
+    _topic(rsps)
+    assert ams.get_topic("alerts", retry=1, retrysleep=3) == TOPIC
+    assert sleeps.calls == [3]
+
+
+@pytest.mark.parametrize(("timeout", "end", "expected"), [
+    (None, None, None), (None, 150.0, 150.0), (1, None, 102.0), ((1, 2), None, 103.0),
+    ((1, 2), 101.0, 101.0), ((None, 3), None, None), ("x", None, None), ((1,), 150.0, 150.0),
+    (float("nan"), None, None), (float("inf"), 150.0, 150.0),
+])
+def test_attempt_deadline_is_connect_plus_read_capped_by_the_call(timeout, end, expected):
+    from pymod.wire import attempt_deadline
+
+    assert attempt_deadline(timeout, end, 100.0) == expected
+
+
+def test_the_watchdog_shuts_a_watched_socket_down_and_spares_an_unwatched_one():
+    import socket
+    import time as _time
+
+    from pymod.wire import WATCHDOG
+
+    class Conn:
+        def __init__(self, sock):
+            self.sock = sock
+
+    (a, b), (c, d) = socket.socketpair(), socket.socketpair()
+    try:
+        a.settimeout(5)
+        c.settimeout(0.5)
+        fired = WATCHDOG.fired
+        WATCHDOG.watch(Conn(a), _time.monotonic() + 0.1)
+        spared = WATCHDOG.watch(Conn(c), _time.monotonic() + 0.1)
+        WATCHDOG.unwatch(spared)
+        start = _time.monotonic()
+        assert a.recv(1) == b""  # shut down by the watchdog, long before the 5 s timeout
+        assert _time.monotonic() - start < 4
+        with pytest.raises(socket.timeout):
+            c.recv(1)  # still open: its watch was cancelled
+        assert WATCHDOG.fired == fired + 1
+    finally:
+        for s in (a, b, c, d):
+            s.close()
