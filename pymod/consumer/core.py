@@ -1,66 +1,13 @@
-"""A safe pull → handle → acknowledge loop for cron jobs and daemons.
-
-::
-
-    from pymod import ArgoMessagingService
-    from pymod.consumer import Consumer, FileCheckpoint
-
-    def handle(msg):                      # must be idempotent: delivery is at-least-once
-        store(msg.get_msgid(), msg.get_data())
-
-    cursor = FileCheckpoint("/var/lib/myjob/alerts-sub.offset")
-    with ArgoMessagingService(endpoint=..., token=..., project="DEMO") as ams:
-        result = Consumer(ams, "alerts-sub", handle, checkpoint=cursor,
-                          start_offset=cursor.load(), stop_when_empty=True,
-                          max_seconds=300).run()
-    print(result)
-
-How AMS delivery works, and what the consumer does about it
------------------------------------------------------------
-
-* A pull returns the messages from the subscription's committed offset on; they are *not* hidden
-  from later pulls. An acknowledgement is cumulative (acking the message at offset ``m`` commits
-  every message up to ``m``) and is only accepted for the most recent pull window and within the
-  subscription's ack deadline (``ackDeadlineSeconds``, counted from the pull). There is no
-  per-message lease, no automatic redelivery timer and **no dead-letter queue**: "redelivery" simply
-  means that the next pull starts again at the committed offset.
-* So the consumer acknowledges only the *successful prefix* of a batch: the messages up to (not
-  including) the first one whose handler raised. A message whose handler raised is never
-  acknowledged (unless ``on_poison`` says so); it and everything after it come again with the next
-  pull.
-* Delivery is **at-least-once**: a message may be handled more than once (its acknowledgement was
-  lost, refused after the deadline, or the process died between handling and acknowledging).
-  Handlers must be idempotent.
-* A message whose handler keeps failing (a *poison message*) blocks the subscription: nothing after
-  it can be committed. After ``max_redeliveries`` failed redeliveries the consumer stops with
-  :class:`PoisonMessageError` (the default), or calls ``on_poison(msg, exc)`` and, if that returns
-  True, acknowledges the message (e.g. after saving it somewhere for a human) and goes on.
-* The ack deadline belongs to the subscription, not to a message: before acknowledging, the
-  consumer checks how long ago the batch was pulled; if the deadline (minus a safety margin) has
-  passed, it does not acknowledge (AMS would answer 408) but pulls again. It also acknowledges
-  early, in the middle of a batch, when handling the next message would probably overrun the
-  deadline. ``extend_deadline=True`` instead raises the subscription's deadline with
-  ``modifyAckDeadline`` (which affects every consumer of the subscription; the original value is
-  restored on exit).
-
-Routes used: ``POST …/subscriptions/{sub}:pull`` (always ``returnImmediately``),
-``POST …:acknowledge``, ``GET …/subscriptions/{sub}`` (the ack deadline, once),
-``POST …:modifyOffset`` and ``GET …:timeToOffset`` (start options), ``GET …:offsets`` (to check a
-broken acknowledgement), ``POST …:modifyAckDeadline`` (``extend_deadline``).
-"""
+"""The :class:`Consumer` loop (the delivery model is described in :mod:`pymod.consumer`)."""
 
 from __future__ import annotations
 
-import contextlib
 import datetime
 import logging
 import math
-import os
 import signal
-import tempfile
 import threading
 import time
-from dataclasses import dataclass
 from types import FrameType
 from typing import (
     TYPE_CHECKING,
@@ -81,21 +28,20 @@ from pymod.amsexceptions import (
     AmsServiceException,
     AmsTimeoutException,
 )
+from pymod.consumer.results import (
+    BatchError,
+    ConsumeResult,
+    PoisonMessageError,
+    StalledError,
+    result_failures_text,
+)
 from pymod.retry import is_retryable
 
 if TYPE_CHECKING:
     from pymod.ams import ArgoMessagingService
     from pymod.amsmsg import AmsMessage
 
-__all__ = [
-    "BatchError",
-    "ConsumeResult",
-    "Consumer",
-    "ConsumerError",
-    "FileCheckpoint",
-    "PoisonMessageError",
-    "StalledError",
-]
+__all__ = ["Consumer"]
 
 log = logging.getLogger("pymod.consumer")
 
@@ -103,214 +49,8 @@ Handler = Callable[["AmsMessage"], object]
 BatchHandler = Callable[[List["AmsMessage"]], object]
 Filter = Union[Mapping[str, str], Callable[["AmsMessage"], bool], None]
 
-#: Values of :attr:`ConsumeResult.stop_reason`.
-STOP_REASONS = ("max_messages", "max_seconds", "empty", "signal", "stopped", "error")
-
 _Received = Sequence[Tuple[str, "AmsMessage"]]
 _T = TypeVar("_T")
-
-
-# ----------------------------------------------------------------------------------------------
-# results and errors
-# ----------------------------------------------------------------------------------------------
-@dataclass
-class ConsumeResult:
-    """What a :meth:`Consumer.run` did. Counts are numbers of messages unless stated.
-
-    Attributes:
-        handled: successful handler calls (a redelivered message is counted each time).
-        acked: messages acknowledged (committed), skipped and poison messages included.
-        failed: handler calls that raised.
-        skipped: messages that did not match ``filter`` (acknowledged without handling).
-        poisoned: poison messages acknowledged because ``on_poison`` returned True.
-        batches: non-empty pulls.
-        pulls: pull requests made (empty ones included).
-        deadline_misses: batches not (fully) acknowledged because the ack deadline had passed.
-        ack_timeouts: acknowledgements refused with 408 (the batch was pulled again).
-        errors: transient errors (connection, balancer, lost pull window) that were survived.
-        elapsed: seconds from start to end of :meth:`Consumer.run` (by the consumer's clock).
-        last_offset: offset of the last acknowledged message, None if nothing was acknowledged.
-        committed_offset: ``last_offset + 1`` (the subscription's next offset), or None.
-        stop_reason: why the run ended: ``"max_messages"``, ``"max_seconds"``, ``"empty"``
-            (``stop_when_empty``), ``"signal"`` (SIGTERM/SIGINT), ``"stopped"``
-            (:meth:`Consumer.stop`) or ``"error"`` (an exception ended the run).
-        signal: the name of the signal that stopped the run (``"SIGTERM"``), else None.
-    """
-
-    handled: int = 0
-    acked: int = 0
-    failed: int = 0
-    skipped: int = 0
-    poisoned: int = 0
-    batches: int = 0
-    pulls: int = 0
-    deadline_misses: int = 0
-    ack_timeouts: int = 0
-    errors: int = 0
-    elapsed: float = 0.0
-    last_offset: Optional[int] = None
-    stop_reason: str = ""
-    signal: Optional[str] = None
-
-    @property
-    def committed_offset(self) -> Optional[int]:
-        """The subscription's committed offset after the last acknowledgement, or None."""
-        return None if self.last_offset is None else self.last_offset + 1
-
-    def __str__(self) -> str:
-        return (
-            f"handled={self.handled} acked={self.acked} failed={self.failed} "
-            f"skipped={self.skipped} poisoned={self.poisoned} batches={self.batches} "
-            f"elapsed={self.elapsed:.2f}s committed_offset={self.committed_offset} "
-            f"stop_reason={self.stop_reason}"
-        )
-
-
-class ConsumerError(Exception):
-    """The consumer stopped because it could not go on safely.
-
-    Attributes:
-        result (ConsumeResult): the figures up to the stop (everything acknowledged is counted).
-    """
-
-    def __init__(self, message: str, result: ConsumeResult) -> None:
-        super().__init__(message)
-        self.result = result
-
-
-class PoisonMessageError(ConsumerError):
-    """A message failed ``1 + max_redeliveries`` times and was not acknowledged.
-
-    It blocks the subscription (AMS has no dead-letter queue): fix the handler, move the
-    subscription's offset past it, or use ``on_poison``.
-
-    Attributes:
-        message (AmsMessage): the poison message.
-        offset (int): its offset.
-        cause (BaseException): the handler's last exception (also ``__cause__``).
-    """
-
-    def __init__(
-        self, message: AmsMessage, offset: int, cause: BaseException, result: ConsumeResult
-    ) -> None:
-        super().__init__(
-            f"message {offset} failed {result_failures_text(cause)} and was not acknowledged; "
-            "it blocks the subscription (AMS has no dead-letter queue)",
-            result,
-        )
-        self.message = message
-        self.offset = offset
-        self.cause = cause
-
-
-def result_failures_text(cause: BaseException) -> str:
-    """``"with ValueError: text"`` for an exception (short, one line)."""
-    text = " ".join(str(cause).split())
-    if len(text) > 200:
-        text = text[:197] + "..."
-    return f"with {type(cause).__name__}: {text}" if text else f"with {type(cause).__name__}"
-
-
-class StalledError(ConsumerError):
-    """No progress: the same message could not be acknowledged ``1 + max_redeliveries`` times in
-    a row because the ack deadline passed (or AMS refused the acknowledgement). Raise the
-    subscription's deadline (``ack_deadline``/``extend_deadline=True``) or speed up the handler.
-
-    Attributes:
-        offset (int): the offset that could not be committed.
-    """
-
-    def __init__(self, offset: int, result: ConsumeResult) -> None:
-        super().__init__(
-            f"no progress at offset {offset}: the batch could not be acknowledged within the ack "
-            "deadline; raise it (ack_deadline / extend_deadline=True) or make the handler faster",
-            result,
-        )
-        self.offset = offset
-
-
-class BatchError(Exception):
-    """Raised by a ``batch_handler`` to say that only the first ``done`` messages succeeded.
-
-    The consumer then acknowledges those and treats ``messages[done]`` as the failed message
-    (``on_error``/``on_poison`` get it). Any other exception from a batch handler blames the first
-    message of the batch (nothing of it is acknowledged).
-
-    Args:
-        done: how many messages, from the start of the list, were handled successfully.
-        cause: the underlying exception, if any (also pass it with ``raise ... from``).
-    """
-
-    def __init__(self, done: int, cause: Optional[BaseException] = None) -> None:
-        super().__init__(f"batch failed after {done} message(s)" + (f": {cause}" if cause else ""))
-        self.done = done
-        self.cause = cause
-
-
-# ----------------------------------------------------------------------------------------------
-# checkpoint file
-# ----------------------------------------------------------------------------------------------
-class FileCheckpoint:
-    """A committed offset kept in a small text file, for jobs that resume like a cursor.
-
-    Pass the object as ``checkpoint=`` (it is called with each committed offset) and its
-    :meth:`load` as ``start_offset=``::
-
-        cursor = FileCheckpoint("alerts-sub.offset")
-        Consumer(ams, "alerts-sub", handle, checkpoint=cursor, start_offset=cursor.load())
-
-    Writes are atomic (a temporary file in the same directory, flushed and fsynced, then
-    ``os.replace``), so a crash leaves either the old or the new offset, never a torn file.
-
-    Args:
-        path: the file (its directory must exist).
-    """
-
-    def __init__(self, path: Union[str, os.PathLike[str]]) -> None:
-        self.path = os.fspath(path)
-
-    def __repr__(self) -> str:
-        return f"FileCheckpoint({self.path!r})"
-
-    def load(self, default: Optional[int] = None) -> Optional[int]:
-        """The saved offset, or ``default`` if the file does not exist.
-
-        Raises:
-            ValueError: the file does not hold a non-negative integer.
-        """
-        try:
-            with open(self.path, encoding="ascii") as fh:
-                text = fh.read().strip()
-        except FileNotFoundError:
-            return default
-        if not text.isdigit():
-            raise ValueError(f"checkpoint file {self.path!r} does not hold an offset: {text[:40]!r}")
-        return int(text)
-
-    def save(self, offset: int) -> None:
-        """Atomically replace the file's content with ``offset``.
-
-        Raises:
-            ValueError: ``offset`` is negative. OSError: the file cannot be written.
-        """
-        if offset < 0:
-            raise ValueError(f"offset must be >= 0, got {offset}")
-        directory = os.path.dirname(os.path.abspath(self.path))
-        fd, tmp = tempfile.mkstemp(prefix=".checkpoint-", dir=directory)
-        try:
-            with os.fdopen(fd, "w", encoding="ascii") as fh:
-                fh.write(f"{offset}\n")
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, self.path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
-
-    def __call__(self, offset: int) -> None:
-        """Same as :meth:`save`: lets the object be passed as ``checkpoint=``."""
-        self.save(offset)
 
 
 # ----------------------------------------------------------------------------------------------
