@@ -8,6 +8,7 @@ import math
 import signal
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from types import FrameType
 from typing import (
     TYPE_CHECKING,
@@ -28,6 +29,7 @@ from pymod.amsexceptions import (
     AmsServiceException,
     AmsTimeoutException,
 )
+from pymod.consumer.parallel import run_parallel
 from pymod.consumer.results import (
     BatchError,
     ConsumeResult,
@@ -137,6 +139,12 @@ class Consumer:
             before the last one is raised.
         clock: monotonic clock in seconds (tests inject a fake one).
         sleep: the sleeping function; by default a sleep that :meth:`stop` and signals cut short.
+        workers: how many threads handle the messages of a batch (``handler`` only). With 1
+            (the default) the messages are handled one after the other in the calling thread.
+            With N > 1 up to N messages are handled at once and may finish out of order; the
+            consumer still acknowledges only the contiguous prefix of finished messages (AMS acks
+            are cumulative), so a fast later message never commits a slow earlier one. See
+            :doc:`/concurrent-consumer`.
         reqkwargs: passed to every request (e.g. ``timeout``).
 
     Raises:
@@ -172,10 +180,15 @@ class Consumer:
         max_errors: int = 5,
         clock: Callable[[], float] = time.monotonic,
         sleep: Optional[Callable[[float], object]] = None,
+        workers: int = 1,
         **reqkwargs: Any,
     ) -> None:
         if (handler is None) == (batch_handler is None):
             raise TypeError("give exactly one of handler and batch_handler")
+        if not isinstance(workers, int) or isinstance(workers, bool) or workers < 1:
+            raise ValueError(f"workers must be an int >= 1, got {workers!r}")
+        if workers > 1 and batch_handler is not None:
+            raise ValueError("workers > 1 needs a per-message handler, not batch_handler")
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
         if max_messages is not None and max_messages < 0:
@@ -213,11 +226,16 @@ class Consumer:
         self.clock = clock
         self._sleep = sleep
         self.reqkwargs = reqkwargs
+        self.workers = workers
 
         #: The live figures of the current (or last) run.
         self.result = ConsumeResult()
         self._stop_reason: Optional[str] = None
         self._started = False
+        self._state = "created"
+        self._thread: Optional[threading.Thread] = None
+        self._error: Optional[BaseException] = None
+        self._pool: Optional[ThreadPoolExecutor] = None
         self._t0 = 0.0
         self._deadline: Optional[int] = None  # current ack deadline (s), None = unknown
         self._original_deadline: Optional[int] = None
@@ -231,17 +249,81 @@ class Consumer:
         self._ack_upto = -1  # in the current batch: index of the last acknowledgeable message
 
     # ---- public API -----------------------------------------------------------------------
-    def stop(self) -> None:
-        """Ask the run to end: the current message is finished, the successful ones are
+    def stop(self, timeout: Optional[float] = None) -> bool:
+        """Ask the run to end: the messages being handled are finished, the successful prefix is
         acknowledged, and :meth:`run` returns with ``stop_reason="stopped"``. Thread-safe; may be
-        called from a handler."""
+        called from a handler.
+
+        Args:
+            timeout: for a consumer started with :meth:`start`, seconds to wait for its thread
+                to end (None: wait as long as it takes; 0: do not wait). Ignored when called
+                from the consumer's own thread (a handler), which cannot wait for itself.
+
+        Returns:
+            True if the consumer is no longer running when the call returns (state ``stopped``,
+            ``failed`` or ``created``), False if it is still finishing.
+        """
         if self._stop_reason is None:
             self._stop_reason = "stopped"
+        if self._state == "running":
+            self._state = "stopping"
+        thread = self._thread
+        if thread is not None and thread is not threading.current_thread() and timeout != 0:
+            thread.join(timeout)
+        return self._state in ("created", "stopped", "failed")
 
     @property
     def stopping(self) -> bool:
         """True once :meth:`stop` was called or a signal arrived."""
         return self._stop_reason is not None
+
+    @property
+    def state(self) -> str:
+        """``"created"`` (not started), ``"running"``, ``"stopping"`` (a stop was asked, the
+        current messages are being finished), ``"stopped"`` (:meth:`run` returned) or
+        ``"failed"`` (:meth:`run` raised; the exception is :attr:`error`)."""
+        return self._state
+
+    @property
+    def error(self) -> Optional[BaseException]:
+        """The exception that ended a ``"failed"`` run, else None."""
+        return self._error
+
+    def start(self) -> Consumer:
+        """Run the consumer in a background (daemon) thread and return at once.
+
+        Follow it with :attr:`state`, :attr:`result` (live figures) and :attr:`error`; end it with
+        :meth:`stop`. Signal handlers are not installed (they belong to the main thread): a
+        daemon embedding the consumer calls :meth:`stop` from its own SIGTERM handling.
+
+        Returns:
+            the consumer itself.
+
+        Raises:
+            RuntimeError: the consumer was already started or run.
+        """
+        if self._started:
+            raise RuntimeError("a Consumer runs once; create a new one")
+        self._thread = threading.Thread(
+            target=self._run_in_background, name=f"pymod-consumer-{self.subscription}", daemon=True
+        )
+        self._started = True
+        self._state = "running"  # before the thread exists, so that stop() right after works
+        self._thread.start()
+        return self
+
+    def join(self, timeout: Optional[float] = None) -> bool:
+        """Wait for a consumer started with :meth:`start` to end (``timeout`` seconds at most,
+        None: no limit). Returns True if it has ended."""
+        if self._thread is not None:
+            self._thread.join(timeout)
+        return self._state in ("created", "stopped", "failed")
+
+    def _run_in_background(self) -> None:
+        try:
+            self.run()
+        except BaseException as exc:  # kept for the owner: state "failed", error
+            log.error("consumer of %s failed: %s", self.subscription, exc)
 
     def run(self) -> ConsumeResult:
         """Consume until a stop condition; return the figures.
@@ -257,25 +339,34 @@ class Consumer:
             Exception: whatever ``on_error``, ``on_poison`` or ``checkpoint`` raised.
             RuntimeError: :meth:`run` was already called on this consumer.
         """
-        if self._started:
+        if self._started and threading.current_thread() is not self._thread:
             raise RuntimeError("a Consumer runs once; create a new one")
         self._started = True
+        if self._state == "created":
+            self._state = "running"
         self._t0 = self.clock()
         previous = self._install_signals()
+        if self.workers > 1:
+            self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="pymod-worker")
         try:
             self._prepare()
             self._loop()
         except _Stop as stop:
             self.result.stop_reason = stop.reason
-        except BaseException:
+        except BaseException as exc:
             self.result.stop_reason = "error"
+            self._error = exc
+            self._state = "failed"
             raise
         finally:
             try:
                 self._restore_deadline()
             finally:
+                if self._pool is not None:
+                    self._pool.shutdown(wait=True, cancel_futures=True)
                 self._restore_signals(previous)
                 self.result.elapsed = self.clock() - self._t0
+        self._state = "stopped"
         return self.result
 
     # ---- setup ----------------------------------------------------------------------------
@@ -338,6 +429,8 @@ class Consumer:
             raise KeyboardInterrupt  # second Ctrl+C: the user insists
         if self._stop_reason is None:
             self._stop_reason = "signal"
+            if self._state == "running":
+                self._state = "stopping"
             self.result.signal = signal.Signals(signum).name
 
     # ---- the loop -------------------------------------------------------------------------
@@ -427,7 +520,8 @@ class Consumer:
             if self.batch_handler is not None:
                 delay = self._run_batch_handler(received)
             else:
-                delay = self._run_handler(received, pulled_at)
+                delay = (self._run_handler(received, pulled_at) if self._pool is None
+                         else run_parallel(self, self._pool, received, pulled_at))
         except BaseException:
             # an exception (poison stop, on_error, KeyboardInterrupt ...) is on its way out:
             # still commit what was handled successfully, then let it go on
