@@ -28,6 +28,7 @@ from pymod.amssubscription import AmsSubscription
 from pymod.amstopic import AmsTopic
 from pymod.amsuser import AmsUser, AmsUserPage, AmsUserProject
 from pymod.consumer import Consumer, ConsumeResult, FileCheckpoint
+from pymod.publisher import AmsFlowControlException, AmsPublisherClosedException, Publisher
 from pymod.retry import RetryPolicy
 
 __all__ = [
@@ -36,11 +37,13 @@ __all__ = [
     "AmsBalancerTimeoutException",
     "AmsConnectionException",
     "AmsException",
+    "AmsFlowControlException",
     "AmsHttpRequests",
     "AmsMessage",
     "AmsMessageException",
     "AmsProject",
     "AmsPublishException",
+    "AmsPublisherClosedException",
     "AmsResponseException",
     "AmsSchema",
     "AmsServiceException",
@@ -54,6 +57,7 @@ __all__ = [
     "ConsumeResult",
     "Consumer",
     "FileCheckpoint",
+    "Publisher",
     "RetryPolicy",
     "__version__",
 ]
