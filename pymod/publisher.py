@@ -151,6 +151,7 @@ class Publisher:
         self._pending_messages = 0
         self._pending_bytes = 0
         self._closed = False
+        self._timer_idle = False  # the timer thread waits without a deadline (no batch)
         self._pool = ThreadPoolExecutor(max_in_flight, thread_name_prefix="pymod-publisher")
         self._timer = threading.Thread(target=self._run_timer, name="pymod-publisher-timer",
                                        daemon=True)
@@ -175,7 +176,7 @@ class Publisher:
             AmsFlowControlException: ``block=False`` and the pending bound is reached.
             AmsPublisherClosedException: the publisher was closed.
         """
-        text = COMPACT_JSON.encode(wire_message(msg))
+        text = COMPACT_JSON.encode(wire_message(msg))  # the exact request bytes, checked now
         size = len(text)  # ASCII: characters are bytes
         if size > self.ams.max_message_bytes - _STORED_OVERHEAD or \
                 size + _ENVELOPE > self.max_bytes:
@@ -198,7 +199,8 @@ class Publisher:
                 self._dispatch()
             elif len(self._batch) == 1:
                 self._batch_deadline = time.monotonic() + self.max_latency
-                self._cond.notify_all()  # the timer thread sleeps until this deadline
+                if self._timer_idle:  # else it wakes up by itself and sees the new deadline
+                    self._cond.notify_all()
         return future
 
     def publish_all(
@@ -309,7 +311,9 @@ class Publisher:
         with self._cond:
             while not (self._closed and not self._batch):
                 if not self._batch:
+                    self._timer_idle = True
                     self._cond.wait()
+                    self._timer_idle = False
                     continue
                 left = self._batch_deadline - time.monotonic()
                 if left <= 0 or self._closed:
