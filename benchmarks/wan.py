@@ -128,10 +128,11 @@ def _topic(server: bench.Server, prefix: str, with_sub: bool = False) -> str:
     return name
 
 
-def _timed(call: Callable[[], int]) -> Tuple[float, int]:
-    start = time.perf_counter()
+def _timed(call: Callable[[], int]) -> Tuple[float, float, int]:
+    """Wall seconds, client CPU seconds (this process) and the count ``call`` returns."""
+    cpu, start = time.process_time(), time.perf_counter()
     count = call()
-    return time.perf_counter() - start, count
+    return time.perf_counter() - start, time.process_time() - cpu, count
 
 
 def publish_sequential(contender: bench.Contender, topic: str, payloads: Sequence[bytes],
@@ -225,15 +226,26 @@ def rss_child(endpoint: str, ca_path: str, token: str, topic: str, count: int, s
 
 @dataclass
 class Row:
+    """One measurement; with several rounds, ``seconds`` is the median and ``spread`` the
+    (fastest, slowest) rates."""
+
     workload: str
     contender: str
     seconds: float
     messages: int
-    note: str = ""
+    cpu: float = 0.0
+    spread: Tuple[float, float] = (0.0, 0.0)
 
     @property
     def rate(self) -> float:
         return self.messages / self.seconds if self.seconds > 0 else 0.0
+
+
+def _median_row(workload: str, contender: str, samples: List[Tuple[float, float, int]]) -> Row:
+    ordered = sorted(samples)
+    wall, cpu, count = ordered[len(ordered) // 2]
+    rates = [n / w for w, _c, n in samples if w > 0]
+    return Row(workload, contender, wall, count, cpu, (min(rates), max(rates)))
 
 
 def run_all(args: argparse.Namespace) -> List[Row]:
@@ -254,21 +266,24 @@ def run_all(args: argparse.Namespace) -> List[Row]:
         for c in contenders:  # connections opened, imports done: not in the figures
             c.publish(_topic(server, "warm"), payloads[:1])
 
-        for label, ops, per in (("(a) publish 1 msg/request", args.single_ops, 1),
-                                ("(b) publish 100 x 1 KiB/request", args.batch_ops, bench.BATCH)):
+        for key, label, ops, per in (
+                ("a", "(a) publish 1 msg/request", args.single_ops, 1),
+                ("b", "(b) publish 100 x 1 KiB/request", args.batch_ops, bench.BATCH)):
+            if key not in args.only:
+                continue
             for c in contenders:
                 topic = _topic(server, "p")
                 data = payloads[:per]
-                wall, n = _timed(lambda c=c, topic=topic, data=data, ops=ops: sum(  # type: ignore[misc]
+                sample = _timed(lambda c=c, topic=topic, data=data, ops=ops: sum(  # type: ignore[misc]
                     len(c.publish(topic, data)) for _ in range(ops)))
-                rows.append(Row(label, c.name, wall, n))
+                rows.append(_median_row(label, c.name, [sample]))
                 print_row(rows[-1])
-        for c in contenders:
+        for c in contenders if "c" in args.only else ():
             sub = _topic(server, "c", with_sub=True)
             server.fill(sub, args.batch_ops * bench.BATCH)
-            wall, n = _timed(lambda c=c, sub=sub: sum(  # type: ignore[misc]
+            sample = _timed(lambda c=c, sub=sub: sum(  # type: ignore[misc]
                 len(c.pull_ack(sub, bench.BATCH)) for _ in range(args.batch_ops)))
-            rows.append(Row("(c) pull 100 + ack", c.name, wall, n))
+            rows.append(_median_row("(c) pull 100 + ack", c.name, [sample]))
             print_row(rows[-1])
 
         label = f"(d) publish {args.messages:,} x 1 KiB"
@@ -286,24 +301,28 @@ def run_all(args: argparse.Namespace) -> List[Row]:
             ("pymod Publisher(max_in_flight=8)",
              lambda t: publish_publisher(pymod_c.ams, t, many, 8)),
         ]
-        for name, plan in plans:
-            topic = _topic(server, "d")
-            wall, n = _timed(lambda plan=plan, topic=topic: plan(topic))  # type: ignore[misc]
-            rows.append(Row(label, name, wall, n))
+        samples: Dict[str, List[Tuple[float, float, int]]] = {name: [] for name, _ in plans}
+        for round_no in range(args.rounds if "d" in args.only else 0):
+            shift = round_no % len(plans)  # the order rotates each round
+            for name, plan in plans[shift:] + plans[:shift]:
+                topic = _topic(server, "d")
+                samples[name].append(_timed(lambda plan=plan, topic=topic: plan(topic)))  # type: ignore[misc]
+        for name, _plan in plans if "d" in args.only else ():
+            rows.append(_median_row(label, name, samples[name]))
             print_row(rows[-1])
 
         label = f"(e) consume {args.consume:,}, {args.handler_ms:g} ms handler"
-        for workers in (1, 8):
+        for workers in (1, 8) if "e" in args.only else ():
             sub = _topic(server, "e", with_sub=True)
             server.fill(sub, args.consume)
-            wall, n = _timed(lambda sub=sub, workers=workers: consume_workers(  # type: ignore[misc]
+            sample = _timed(lambda sub=sub, workers=workers: consume_workers(  # type: ignore[misc]
                 pymod_c.ams, sub, args.consume, workers, args.handler_ms / 1000))
-            rows.append(Row(label, f"pymod Consumer(workers={workers})", wall, n))
+            rows.append(_median_row(label, f"pymod Consumer(workers={workers})", [sample]))
             print_row(rows[-1])
         for c in contenders:
             c.close()
 
-        if args.rss_messages:
+        if args.rss_messages and "f" in args.only:
             rss = rss_of_streaming_publish(server, _topic(server, "rss"), args.rss_messages,
                                            args.rss_size)
             grow = (rss["peak_kib"] - rss["before_kib"]) / 1024
@@ -315,8 +334,11 @@ def run_all(args: argparse.Namespace) -> List[Row]:
 
 
 def print_row(row: Row) -> None:
-    print(f"{row.workload:<36} {row.contender:<36} {row.rate:>9,.0f} msgs/s "
-          f"{row.seconds:>8.2f} s", flush=True)
+    low, high = row.spread
+    spread = f"  (rounds: {low:,.0f}-{high:,.0f})" if high > low else ""
+    print(f"{row.workload:<32} {row.contender:<34} {row.rate:>7,.0f} msgs/s {row.seconds:>6.2f} s"
+          f"  client CPU {100 * row.cpu / row.seconds if row.seconds else 0:>3.0f}%{spread}",
+          flush=True)
 
 
 def print_ratios(rows: List[Row]) -> None:
@@ -349,6 +371,8 @@ def main(argv: Optional[List[str]] = None) -> None:
     parser = argparse.ArgumentParser(description="pymod at WAN latency (see the docstring)")
     parser.add_argument("--rtt", type=float, default=0.025, help="round trip in seconds")
     parser.add_argument("--quick", action="store_true", help="small sizes")
+    parser.add_argument("--only", default="abcdef", help="a subset of the workloads a-f")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of (d), order rotating")
     parser.add_argument("--single-ops", type=int, default=40)
     parser.add_argument("--batch-ops", type=int, default=20)
     parser.add_argument("--messages", type=int, default=20_000)
@@ -366,7 +390,7 @@ def main(argv: Optional[List[str]] = None) -> None:
         return
     if args.quick:
         args.single_ops, args.batch_ops, args.messages = 10, 5, 2_000
-        args.consume, args.rss_messages = 400, 50_000
+        args.consume, args.rss_messages, args.rounds = 400, 50_000, 1
     load = os.getloadavg()
     print(f"pymod at {args.rtt * 1000:.1f} ms RTT; load avg {load[0]:.2f} {load[1]:.2f} "
           f"{load[2]:.2f}; Python {sys.version.split()[0]}")
