@@ -233,6 +233,7 @@ class Consumer:
         self._stop_reason: Optional[str] = None
         self._started = False
         self._state = "created"
+        self._state_lock = threading.RLock()  # stop() may race with the end of the run; RLock: signals
         self._thread: Optional[threading.Thread] = None
         self._error: Optional[BaseException] = None
         self._pool: Optional[ThreadPoolExecutor] = None
@@ -265,8 +266,7 @@ class Consumer:
         """
         if self._stop_reason is None:
             self._stop_reason = "stopped"
-        if self._state == "running":
-            self._state = "stopping"
+        self._transition("stopping", when="running")
         thread = self._thread
         if thread is not None and thread is not threading.current_thread() and timeout != 0:
             thread.join(timeout)
@@ -319,6 +319,12 @@ class Consumer:
             self._thread.join(timeout)
         return self._state in ("created", "stopped", "failed")
 
+    def _transition(self, state: str, when: Optional[str] = None) -> None:
+        """Set :attr:`state` (only if it is ``when``, if given)."""
+        with self._state_lock:
+            if when is None or self._state == when:
+                self._state = state
+
     def _run_in_background(self) -> None:
         try:
             self.run()
@@ -342,8 +348,7 @@ class Consumer:
         if self._started and threading.current_thread() is not self._thread:
             raise RuntimeError("a Consumer runs once; create a new one")
         self._started = True
-        if self._state == "created":
-            self._state = "running"
+        self._transition("running", when="created")
         self._t0 = self.clock()
         previous = self._install_signals()
         if self.workers > 1:
@@ -356,7 +361,7 @@ class Consumer:
         except BaseException as exc:
             self.result.stop_reason = "error"
             self._error = exc
-            self._state = "failed"
+            self._transition("failed")
             raise
         finally:
             try:
@@ -366,7 +371,7 @@ class Consumer:
                     self._pool.shutdown(wait=True, cancel_futures=True)
                 self._restore_signals(previous)
                 self.result.elapsed = self.clock() - self._t0
-        self._state = "stopped"
+        self._transition("stopped")
         return self.result
 
     # ---- setup ----------------------------------------------------------------------------
@@ -429,8 +434,7 @@ class Consumer:
             raise KeyboardInterrupt  # second Ctrl+C: the user insists
         if self._stop_reason is None:
             self._stop_reason = "signal"
-            if self._state == "running":
-                self._state = "stopping"
+            self._transition("stopping", when="running")
             self.result.signal = signal.Signals(signum).name
 
     # ---- the loop -------------------------------------------------------------------------
