@@ -72,7 +72,8 @@ class Publisher:
     Args:
         ams: the client; its connection pool must hold ``max_in_flight`` connections
             (``pool_maxsize``, 16 by default), and its limits ``max_request_messages``,
-            ``max_request_bytes`` and ``max_message_bytes`` cap the batches and messages.
+            ``max_request_bytes`` and ``max_message_bytes`` cap the batches and messages (read
+            when the publisher is created).
         topic: the topic name.
 
     Keyword Args:
@@ -152,6 +153,9 @@ class Publisher:
         self._pending_bytes = 0
         self._closed = False
         self._timer_idle = False  # the timer thread waits without a deadline (no batch)
+        self._in_flight = 0  # batches handed to the sender threads and not yet resolved
+        # the largest message text (the client's limits, read once)
+        self._max_size = min(ams.max_message_bytes - _STORED_OVERHEAD, self.max_bytes - _ENVELOPE)
         self._pool = ThreadPoolExecutor(max_in_flight, thread_name_prefix="pymod-publisher")
         self._timer = threading.Thread(target=self._run_timer, name="pymod-publisher-timer",
                                        daemon=True)
@@ -178,8 +182,7 @@ class Publisher:
         """
         text = COMPACT_JSON.encode(wire_message(msg))  # the exact request bytes, checked now
         size = len(text)  # ASCII: characters are bytes
-        if size > self.ams.max_message_bytes - _STORED_OVERHEAD or \
-                size + _ENVELOPE > self.max_bytes:
+        if size > self._max_size:
             raise AmsMessageException(
                 f"message is too large: about {size + _STORED_OVERHEAD} bytes once stored, the "
                 f"limits are {self.ams.max_message_bytes} per message and {self.max_bytes} per "
@@ -187,17 +190,20 @@ class Publisher:
             )
         future: Future[str] = Future()
         with self._cond:
-            self._admit(size)
-            if self._batch and (len(self._batch) >= self.max_messages
-                                or self._batch_bytes + 1 + size > self.max_bytes):
+            if self._closed or self._pending_messages >= self.max_pending_messages or \
+                    self._pending_bytes + size > self.max_pending_bytes:
+                self._admit(size)
+            batch = self._batch
+            if batch and self._batch_bytes + 1 + size > self.max_bytes:
                 self._dispatch()
-            self._batch.append((text, future))
+                batch = self._batch
+            batch.append((text, future))
             self._batch_bytes += 1 + size
             self._pending_messages += 1
             self._pending_bytes += size
-            if len(self._batch) >= self.max_messages:
+            if len(batch) >= self.max_messages:
                 self._dispatch()
-            elif len(self._batch) == 1:
+            elif len(batch) == 1:
                 self._batch_deadline = time.monotonic() + self.max_latency
                 if self._timer_idle:  # else it wakes up by itself and sees the new deadline
                     self._cond.notify_all()
@@ -296,7 +302,7 @@ class Publisher:
                     f"the bound is {self.max_pending_messages} messages / {self.max_pending_bytes} "
                     "bytes; nothing was queued"
                 )
-            if self._batch:  # waiting for space: send what is there instead of its timer
+            if self._batch and not self._in_flight:  # nothing will free space: send the batch
                 self._dispatch()
             self._cond.wait()
 
@@ -304,6 +310,7 @@ class Publisher:
         """Hand the current batch to a sender thread. ``_cond`` held."""
         batch, self._batch = self._batch, []
         self._batch_bytes = _ENVELOPE - 1
+        self._in_flight += 1
         self._pool.submit(self._send, batch)
 
     def _run_timer(self) -> None:
@@ -347,6 +354,7 @@ class Publisher:
 
     def _release(self, batch: List[_Item]) -> None:
         with self._cond:
+            self._in_flight -= 1
             self._pending_messages -= len(batch)
             self._pending_bytes -= sum(len(text) for text, _ in batch)
             self._cond.notify_all()
