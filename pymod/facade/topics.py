@@ -213,7 +213,7 @@ class TopicsAPI(FacadeBase):
                 was published, unless a lost connection hid a store.
         """
         url = self.url_for("topics:publish", **self._p(topic=topic))
-        if _is_stream(msg):
+        if not isinstance(msg, (AmsMessage, list, tuple)) and _is_stream(msg):  # cheap test first
             return self._publish_stream(url, iter(msg), retry, retrysleep, retrybackoff,  # type: ignore[arg-type]
                                         **reqkwargs)
         messages = _as_list(msg)
