@@ -201,12 +201,18 @@ class Publisher:
             self._batch_bytes += 1 + size
             self._pending_messages += 1
             self._pending_bytes += size
-            if len(batch) >= self.max_messages:
+            full = len(batch) >= self.max_messages
+            if full:
                 self._dispatch()
             elif len(batch) == 1:
                 self._batch_deadline = time.monotonic() + self.max_latency
                 if self._timer_idle:  # else it wakes up by itself and sees the new deadline
                     self._cond.notify_all()
+        if full:
+            # Let the sender threads run now: a caller publishing in a tight loop holds the GIL,
+            # and a sender whose reply has arrived would otherwise wait for the interpreter's
+            # switch interval (5 ms) before it can go on, a fifth of a 25 ms round trip.
+            time.sleep(0)
         return future
 
     def publish_all(
