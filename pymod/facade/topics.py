@@ -214,7 +214,7 @@ class TopicsAPI(FacadeBase):
         """
         url = self.url_for("topics:publish", **self._p(topic=topic))
         if not isinstance(msg, (AmsMessage, list, tuple)) and _is_stream(msg):  # cheap test first
-            return self._publish_stream(url, iter(msg), retry, retrysleep, retrybackoff,  # type: ignore[arg-type]
+            return self._publish_stream(url, iter(msg), retry, retrysleep, retrybackoff,
                                         **reqkwargs)
         messages = _as_list(msg)
         wire = [wire_message(m) for m in messages]
