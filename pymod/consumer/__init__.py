@@ -43,6 +43,15 @@ How AMS delivery works, and what the consumer does about it
   ``modifyAckDeadline`` (which affects every consumer of the subscription; the original value is
   restored on exit).
 
+Concurrency and lifecycle
+-------------------------
+
+* ``Consumer(..., workers=N)`` hands a batch's messages to N threads and still acknowledges only
+  the contiguous prefix of finished messages (:mod:`pymod.consumer.parallel`); ``workers=1`` is
+  the sequential loop.
+* ``start()`` runs the consumer in a background thread; ``state``, ``result``, ``error``,
+  ``stop(timeout)`` and ``join(timeout)`` follow and end it.
+
 Routes used: ``POST …/subscriptions/{sub}:pull`` (always ``returnImmediately``),
 ``POST …:acknowledge``, ``GET …/subscriptions/{sub}`` (the ack deadline, once),
 ``POST …:modifyOffset`` and ``GET …:timeToOffset`` (start options), ``GET …:offsets`` (to check a

@@ -197,3 +197,27 @@ def test_empty_subscription_background_consumer_idles_until_stopped(client, mock
     assert consumer.state == "running" and consumer.result.pulls >= 1
     assert consumer.stop(timeout=WAIT) and consumer.state == "stopped"
     assert empty.acks == []
+
+
+def test_sigterm_with_workers_finishes_the_running_messages(client, clock, fake):
+    import os
+    import signal
+
+    started = threading.Semaphore(0)
+
+    def handle(msg: AmsMessage) -> None:
+        started.release()
+        time.sleep(0.05)
+        fake.ok.add(n_of(msg))
+
+    def send_sigterm() -> None:
+        for _ in range(3):
+            assert started.acquire(timeout=WAIT)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=send_sigterm).start()
+    result = make_consumer(client, clock, handle, batch_size=10, workers=3,
+                           install_signal_handlers=True).run()
+    assert result.stop_reason == "signal" and result.signal == "SIGTERM"
+    assert 3 <= result.handled < 10 and result.acked == result.handled
+    assert fake.acked_offsets() == [result.handled - 1]
