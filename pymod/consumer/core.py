@@ -233,6 +233,7 @@ class Consumer:
         self._stop_reason: Optional[str] = None
         self._started = False
         self._state = "created"
+        self._finish_batch = False  # stop(finish_batch=True): stop before the next pull
         self._state_lock = threading.RLock()  # stop() may race with the end of the run; RLock: signals
         self._thread: Optional[threading.Thread] = None
         self._error: Optional[BaseException] = None
@@ -250,7 +251,7 @@ class Consumer:
         self._ack_upto = -1  # in the current batch: index of the last acknowledgeable message
 
     # ---- public API -----------------------------------------------------------------------
-    def stop(self, timeout: Optional[float] = None) -> bool:
+    def stop(self, timeout: Optional[float] = None, *, finish_batch: bool = False) -> bool:
         """Ask the run to end: the messages being handled are finished, the successful prefix is
         acknowledged, and :meth:`run` returns with ``stop_reason="stopped"``. Thread-safe; may be
         called from a handler.
@@ -259,12 +260,16 @@ class Consumer:
             timeout: for a consumer started with :meth:`start`, seconds to wait for its thread
                 to end (None: wait as long as it takes; 0: do not wait). Ignored when called
                 from the consumer's own thread (a handler), which cannot wait for itself.
+            finish_batch: handle the rest of the batch already pulled first (as far as the ack
+                deadline and the other budgets allow), so that it is not delivered again; the
+                stop then takes effect before the next pull.
 
         Returns:
             True if the consumer is no longer running when the call returns (state ``stopped``,
             ``failed`` or ``created``), False if it is still finishing.
         """
         if self._stop_reason is None:
+            self._finish_batch = finish_batch
             self._stop_reason = "stopped"
         self._transition("stopping", when="running")
         thread = self._thread
@@ -432,6 +437,7 @@ class Consumer:
     def _on_signal(self, signum: int, frame: Optional[FrameType]) -> None:
         if self._stop_reason is not None and signum == signal.SIGINT:
             raise KeyboardInterrupt  # second Ctrl+C: the user insists
+        self._finish_batch = False  # a signal stops after the current message(s)
         if self._stop_reason is None:
             self._stop_reason = "signal"
             self._transition("stopping", when="running")
@@ -652,7 +658,7 @@ class Consumer:
         """Before handling the next message of a batch: whether to stop here (and acknowledge
         what was done) because of a stop request, a budget, or (not for the ``first`` message)
         the ack deadline."""
-        if self._stop_reason is not None:
+        if self._stop_reason is not None and not self._finish_batch:
             return True
         if self.max_messages is not None and self._processed >= self.max_messages:
             return True

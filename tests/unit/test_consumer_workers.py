@@ -221,3 +221,24 @@ def test_sigterm_with_workers_finishes_the_running_messages(client, clock, fake)
     assert result.stop_reason == "signal" and result.signal == "SIGTERM"
     assert 3 <= result.handled < 10 and result.acked == result.handled
     assert fake.acked_offsets() == [result.handled - 1]
+
+
+@pytest.mark.parametrize("workers", [1, 3])
+def test_stop_with_finish_batch_handles_the_whole_current_batch(client, fake, workers):
+    in_batch = threading.Event()
+    release = threading.Event()
+
+    def handle(msg: AmsMessage) -> None:
+        if n_of(msg) == 1:
+            in_batch.set()
+            assert release.wait(WAIT)
+        fake.ok.add(n_of(msg))
+
+    consumer = _background(client, handle, batch_size=6, workers=workers).start()
+    assert in_batch.wait(WAIT)
+    assert consumer.stop(timeout=0, finish_batch=True) is False
+    release.set()
+    assert consumer.join(WAIT) and consumer.state == "stopped"
+    assert consumer.result.stop_reason == "stopped"
+    assert fake.acked_offsets() == [5]  # the whole first batch, and no second pull
+    assert consumer.result.handled == 6 and consumer.result.pulls == 1
