@@ -173,7 +173,9 @@ class Publisher:
             a :class:`concurrent.futures.Future` resolving to the message id (str) once its
             batch is stored, or to the exception that failed the batch (every message of a failed
             batch gets the same exception; no message is reported twice). A future cancelled
-            before its batch is sent is left out of the request.
+            before its batch is sent is left out of the request. Callbacks added to the future run
+            in a sender thread: they must not wait for the publisher (``flush()``, or
+            ``publish()`` with ``block=True``), which could wait for that very thread.
 
         Raises:
             AmsMessageException: the message is malformed or too large (nothing was queued).
