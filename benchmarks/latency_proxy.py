@@ -19,7 +19,6 @@ import argparse
 import asyncio
 import contextlib
 import os
-import subprocess
 import sys
 from typing import Iterator, Tuple
 
@@ -88,27 +87,14 @@ async def serve(target_host: str, target_port: int, delay: float, port: int = 0)
 @contextlib.contextmanager
 def start_proxy_process(target: str, delay: float) -> Iterator[int]:
     """Run the proxy in a child process in front of ``target`` (``host:port``); yield its port."""
-    proc = subprocess.Popen(
-        [sys.executable, os.path.join(HERE, "latency_proxy.py"), "--target", target,
-         "--delay", repr(delay)],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-    )
-    assert proc.stdout is not None
-    line = proc.stdout.readline().split()
-    if len(line) != 2 or line[0] != "READY":
-        proc.kill()
-        raise RuntimeError(f"latency proxy did not start: {line!r}")
-    try:
-        yield int(line[1])
-    finally:
-        with contextlib.suppress(OSError):
-            if proc.stdin:
-                proc.stdin.close()
-        try:
-            proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5)
+    if HERE not in sys.path:
+        sys.path.insert(0, HERE)
+    from run import child_process  # benchmarks/run.py
+
+    cmd = [sys.executable, os.path.join(HERE, "latency_proxy.py"), "--target", target,
+           "--delay", repr(delay)]
+    with child_process(cmd, 2, "latency proxy") as (_proc, (port,)):
+        yield int(port)
 
 
 def main() -> None:

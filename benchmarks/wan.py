@@ -55,21 +55,8 @@ ORIG_NAME = "argo_ams_library_orig"
 _names = itertools.count()
 
 
-@dataclass
-class Via:
-    """The benchmark server as seen through the proxy (what the contenders need of a Server)."""
-
-    endpoint: str
-    ca_path: str
-    token: str
-
-    @property
-    def host(self) -> str:
-        return self.endpoint.rsplit(":", 1)[0]
-
-    @property
-    def port(self) -> int:
-        return int(self.endpoint.rsplit(":", 1)[1])
+#: The benchmark server as seen through the proxy (what the contenders need of a Server).
+Via = bench.Endpoint
 
 
 # ------------------------------------------------------------------------------------------
