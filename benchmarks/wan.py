@@ -69,7 +69,8 @@ def find_wheel(cache: str) -> Tuple[Optional[str], str]:
     found = glob.glob(os.path.join(cache, "argo_ams_library-1.0.0-*.whl"))
     if not found:
         os.makedirs(cache, exist_ok=True)
-        cmd = [sys.executable, "-m", "pip", "download", "-q", "--no-deps", "-d", cache,
+        cmd = [sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--timeout", "10",
+               "--retries", "1", "-d", cache,
                "argo-ams-library==1.0.0"]
         done = subprocess.run(cmd, capture_output=True, text=True)
         if done.returncode != 0:
