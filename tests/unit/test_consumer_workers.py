@@ -45,8 +45,11 @@ def test_slow_early_message_is_never_committed_by_fast_later_ones(client, clock,
         if n in (1, 2, 3):
             later_done.release()
 
-    result = make_consumer(client, clock, handle, batch_size=4, workers=4).run()
+    checkpoints: List[int] = []
+    result = make_consumer(client, clock, handle, batch_size=4, workers=4,
+                           checkpoint=checkpoints.append).run()
     assert acks_while_slow == [0]  # nothing committed while message 0 was unfinished
+    assert checkpoints == [4, 8, 10]  # one checkpoint per acknowledgement, as with one worker
     assert order[-1] == 0 or order.index(0) > order.index(3)  # it did finish last
     assert fake.ack_requests[0] == [_ack_id(3)]
     assert fake.acked_offsets() == [3, 7, 9]
