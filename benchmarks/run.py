@@ -63,15 +63,12 @@ BATCH = 100
 # the server
 # ------------------------------------------------------------------------------------------
 @dataclass
-class Server:
-    """A running benchmark server (a child process)."""
+class Endpoint:
+    """Where the contenders connect: ``host:port``, the CA file and the token."""
 
     endpoint: str
     ca_path: str
     token: str
-    proc: subprocess.Popen  # type: ignore[type-arg]
-    name: str = "benchmarks/server.py"
-    _admin: Optional[urllib3.HTTPSConnectionPool] = field(default=None, repr=False)
 
     @property
     def host(self) -> str:
@@ -80,6 +77,37 @@ class Server:
     @property
     def port(self) -> int:
         return int(self.endpoint.rsplit(":", 1)[1])
+
+
+@contextlib.contextmanager
+def child_process(cmd: List[str], fields: int, what: str) -> Iterator[Tuple[Any, List[str]]]:
+    """Run a benchmark helper (``cmd``) that prints ``READY <fields-1 values>`` when it is up
+    and ends when its stdin closes; yield ``(process, values)``; stop it at the end."""
+    proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    line = proc.stdout.readline().split()
+    if len(line) != fields or line[0] != "READY":
+        proc.kill()
+        raise RuntimeError(f"{what} did not start: {line!r}")
+    try:
+        yield proc, line[1:]
+    finally:
+        with contextlib.suppress(OSError):
+            if proc.stdin:
+                proc.stdin.close()
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            proc.terminate()
+            proc.wait(timeout=5)
+
+
+@dataclass
+class Server(Endpoint):
+    """A running benchmark server (a child process)."""
+
+    name: str = "benchmarks/server.py"
+    _admin: Optional[urllib3.HTTPSConnectionPool] = field(default=None, repr=False)
 
     def _pool(self) -> urllib3.HTTPSConnectionPool:
         if self._admin is None:
@@ -118,14 +146,7 @@ class Server:
     def close(self) -> None:
         if self._admin is not None:
             self._admin.close()
-        with contextlib.suppress(OSError):
-            if self.proc.stdin:
-                self.proc.stdin.close()
-        try:
-            self.proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            self.proc.terminate()
-            self.proc.wait(timeout=5)
+            self._admin = None
 
 
 @contextlib.contextmanager
@@ -133,17 +154,11 @@ def start_server() -> Iterator[Server]:
     """Start ``benchmarks/server.py`` in a child process; yield it; stop it."""
     import tempfile
 
-    with tempfile.TemporaryDirectory(prefix="pymod-bench-") as directory:
-        proc = subprocess.Popen(
-            [sys.executable, os.path.join(HERE, "server.py"), "--dir", directory],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-        )
-        assert proc.stdout is not None
-        line = proc.stdout.readline().split()
-        if len(line) != 4 or line[0] != "READY":
-            proc.kill()
-            raise RuntimeError(f"benchmark server did not start: {line!r}")
-        server = Server(endpoint=line[1], ca_path=line[2], token=line[3], proc=proc)
+    with tempfile.TemporaryDirectory(prefix="pymod-bench-") as directory, child_process(
+        [sys.executable, os.path.join(HERE, "server.py"), "--dir", directory], 4,
+        "benchmark server",
+    ) as (_proc, (endpoint, ca_path, token)):
+        server = Server(endpoint=endpoint, ca_path=ca_path, token=token)
         try:
             yield server
         finally:
@@ -598,7 +613,7 @@ def _vm(field_name: str) -> int:
 def memory_child(endpoint: str, ca: str, token: str, sub: str, first: int, total: int,
                  contender: str) -> Dict[str, Any]:
     """Consume ``total`` messages; report VmHWM/VmRSS after ``first`` and after ``total``."""
-    server = Server(endpoint=endpoint, ca_path=ca, token=token, proc=None)  # type: ignore[arg-type]
+    server = Server(endpoint=endpoint, ca_path=ca, token=token)
     client: Contender = PymodClient(server) if contender == "pymod" else RawUrllib3(server)
     marks: Dict[str, Any] = {}
     done = client.consume(sub, first, _sink)

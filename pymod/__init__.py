@@ -31,6 +31,7 @@ from pymod.amssubscription import AmsSubscription
 from pymod.amstopic import AmsTopic
 from pymod.amsuser import AmsUser, AmsUserPage, AmsUserProject
 from pymod.consumer import Consumer, ConsumeResult, FileCheckpoint
+from pymod.publisher import AmsFlowControlException, AmsPublisherClosedException, Publisher
 from pymod.retry import RetryPolicy
 
 __all__ = [
@@ -40,11 +41,13 @@ __all__ = [
     "AmsConnectionException",
     "AmsDeadlineException",
     "AmsException",
+    "AmsFlowControlException",
     "AmsHttpRequests",
     "AmsMessage",
     "AmsMessageException",
     "AmsProject",
     "AmsPublishException",
+    "AmsPublisherClosedException",
     "AmsReplyMismatchException",
     "AmsReplyTooLargeException",
     "AmsResponseException",
@@ -60,6 +63,7 @@ __all__ = [
     "ConsumeResult",
     "Consumer",
     "FileCheckpoint",
+    "Publisher",
     "RetryPolicy",
     "__version__",
 ]

@@ -415,7 +415,7 @@ class AmsHttpRequests:
             )
         reuse = False
         try:
-            self._check_connection(raw, route, status, content)
+            self._check_connection(raw, route, url, status, content)
             if status != 200:
                 error = exception_from_reply(status, content.decode("utf-8", "replace"),
                                              route.name)
@@ -448,17 +448,17 @@ class AmsHttpRequests:
         return decoded
 
     @staticmethod
-    def _check_connection(raw: Any, route: Route, status: int, content: bytes) -> None:
+    def _check_connection(raw: Any, route: Route, url: str, status: int, content: bytes) -> None:
         """Refuse a reply that may be another request's, judging by its connection.
 
         * More bytes already followed it on the connection (unless the reply announced
           ``Connection: close``): either it is a late duplicate of an earlier reply and this
           request's reply is what follows, or it was sent twice.
-        * A 200 publish reply byte-identical to the previous reply read on the connection: AMS
-          never gives the same ids twice for a topic, so it is that earlier reply sent twice.
-          (The rare good reply refused this way -- two topics at the same offsets one after the
-          other on one connection -- is reported as not confirmed; publishing again gives a
-          duplicate, never a loss.)
+        * A 200 publish reply byte-identical to the previous publish reply read on the
+          connection for the same URL (the same topic): AMS never gives the same ids twice for a
+          topic, so it is that earlier reply sent twice. Two topics may well be at the same
+          offsets (every new topic's first id is ``"0"``), so replies for other URLs are not
+          compared.
 
         Raises:
             AmsReplyMismatchException: retryable when the request is safe to repeat; the
@@ -473,9 +473,11 @@ class AmsHttpRequests:
                 "request", route.name,
                 retryable=safe_to_repeat(route),
             )
-        last = getattr(conn, "_pymod_last_reply", None)
-        conn._pymod_last_reply = content
-        if status == 200 and content == last and route.name == "topics:publish":
+        if route.name != "topics:publish":
+            return
+        last = getattr(conn, "_pymod_last_publish", None)
+        conn._pymod_last_publish = (url, content)
+        if status == 200 and last == (url, content):
             raise AmsReplyMismatchException(
                 "the reply repeats the previous reply of this connection", route.name
             )

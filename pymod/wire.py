@@ -22,6 +22,7 @@ import itertools
 import math
 import os
 import socket
+import ssl
 import threading
 import time
 import zlib
@@ -170,8 +171,11 @@ def attempt_deadline(timeout: Any, end: Optional[float], now: float) -> Optional
 
 
 def has_unread(conn: Any) -> bool:
-    """Whether ``conn`` (a urllib3 connection) has bytes nobody asked for: readable on its
-    socket (data or EOF) or decrypted and buffered by TLS."""
+    """Whether ``conn`` (a urllib3 connection) has bytes nobody asked for, decrypted and buffered
+    by TLS or waiting on its socket. A peer that only closed the connection (EOF, TLS
+    close_notify, a reset) has sent nothing more: False, and the pool drops the connection when
+    it is next taken. When there are bytes, one may be consumed: the connection is not to be used
+    again."""
     sock = getattr(conn, "sock", None)
     if sock is None:
         return False
@@ -179,9 +183,28 @@ def has_unread(conn: Any) -> bool:
     try:
         if pending is not None and pending():
             return True
-        return bool(wait_for_read(sock, timeout=0.0))
+        if not wait_for_read(sock, timeout=0.0):
+            return False
     except (OSError, ValueError):
-        return True
+        return False  # a closed or broken socket: nothing more can be read from it
+    return _readable_holds_data(sock, tls=pending is not None)
+
+
+def _readable_holds_data(sock: Any, tls: bool) -> bool:
+    """``sock`` is readable: bytes of data (True), or only the peer's close or TLS housekeeping
+    such as a session ticket (False)."""
+    timeout = sock.gettimeout()
+    try:
+        sock.settimeout(0.0)
+        data = sock.recv(1) if tls else sock.recv(1, socket.MSG_PEEK)  # TLS cannot peek
+    except (ssl.SSLWantReadError, ssl.SSLWantWriteError, BlockingIOError, InterruptedError):
+        return False  # a partial or non-data TLS record: no reply bytes yet
+    except (OSError, ValueError):
+        return False  # reset or TLS close: the connection is gone, the reply read is whole
+    finally:
+        with contextlib.suppress(OSError, ValueError):
+            sock.settimeout(timeout)
+    return bool(data)
 
 
 class _GuardedPool:

@@ -2,7 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
+import bisect
+from typing import (
+    Any,
+    Callable,
+    Dict,
+    Iterable,
+    Iterator,
+    List,
+    Mapping,
+    Optional,
+    Sequence,
+    Tuple,
+    Union,
+    cast,
+    overload,
+)
 
 from pymod.amsexceptions import (
     AmsArgumentException,
@@ -26,10 +41,11 @@ from pymod.routes import validate_name
 from pymod.transport import COMPACT_JSON
 from pymod.types import Acl, MetricList, PublishResult, Topic, TopicList
 
-__all__ = ["PublishInput", "TopicsAPI"]
+__all__ = ["MessageIds", "PublishInput", "TopicsAPI"]
 
-#: What publish accepts: one message or a sequence of them, each an AmsMessage or a wire-form dict.
-PublishInput = Union[AmsMessage, Mapping[str, Any], Sequence[Union[AmsMessage, Mapping[str, Any]]]]
+#: What publish accepts: one message, a sequence of them, or any iterable of them (streamed), each
+#: an AmsMessage or a wire-form dict.
+PublishInput = Union[AmsMessage, Mapping[str, Any], Iterable[Union[AmsMessage, Mapping[str, Any]]]]
 
 # Bytes AMS adds around a message when it stores it ({"messageId":"...","publishTime":"..."} and
 # key names), counted generously so that a message we accept is never refused with 413.
@@ -185,14 +201,21 @@ class TopicsAPI(FacadeBase):
         (``POST /v1/projects/{project}/topics/{topic}:publish``).
 
         Large lists are split into several requests, each under ``max_request_messages``
-        messages and ``max_request_bytes`` bytes of JSON. Every message is checked first: a message
-        whose stored form would exceed ``max_message_bytes`` (1,500,000 by default, as AMS) is
-        refused before anything is sent.
+        messages and ``max_request_bytes`` bytes of JSON. Every message of a list is checked first:
+        a message whose stored form would exceed ``max_message_bytes`` (1,500,000 by default, as
+        AMS) is refused before anything is sent.
+
+        Any other iterable (a generator, ``map(...)``, a file reader ...) is **streamed**: it is
+        consumed one request's worth at a time, so memory stays flat however many messages it
+        yields (a million-message generator is never held in memory), and each message is checked
+        when its request is built. The ids then come as a :class:`MessageIds`, a compact read-only
+        sequence of ``str`` (consecutive ids take a few bytes per run, not per id) that compares
+        equal to the list of the same ids.
 
         Args:
             topic: the topic name.
             msg: an :class:`AmsMessage`, a dict ``{"data": "<base64>", "attributes": {str: str}}``,
-                or a list of them.
+                a list/tuple of them, or any iterable of them (streamed).
             retry: extra attempts per request on transient failures (connection errors,
                 balancer 502/503/504/408). A retried request may store its messages twice.
             retrysleep: seconds between attempts.
@@ -200,19 +223,27 @@ class TopicsAPI(FacadeBase):
             reqkwargs: passed to ``requests``.
 
         Returns:
-            ``{"messageIds": [str, ...]}``, one id per message, in order.
+            ``{"messageIds": [str, ...]}``, one id per message, in order (a :class:`MessageIds`
+            for a streamed iterable).
 
         Raises:
-            AmsMessageException: a message is malformed or too large (nothing was sent).
+            AmsMessageException: a message is malformed or too large (for a list: nothing was sent;
+                for a stream: it was the first message, or the first of its request, see below).
             AmsPublishException: a later request failed after earlier ones were published; it
-                lists the published ids and the unpublished messages.
+                lists the published ids and the unpublished messages. For a stream,
+                ``unpublished`` is the failed request's messages (or, for a refused message, that
+                one message) and ``iterator_not_consumed`` is True: the rest of the iterator was
+                not read, so resume with the unpublished messages followed by the same iterator.
             AmsServiceException, AmsConnectionException: the (first) request failed; nothing
                 was published, unless a lost connection hid a store.
         """
+        url = self.url_for("topics:publish", **self._p(topic=topic))
+        if not isinstance(msg, (AmsMessage, list, tuple)) and _is_stream(msg):  # cheap test first
+            return self._publish_stream(url, iter(msg), retry, retrysleep, retrybackoff,
+                                        **reqkwargs)
         messages = _as_list(msg)
         wire = [wire_message(m) for m in messages]
         chunks = self._chunks(wire)
-        url = self.url_for("topics:publish", **self._p(topic=topic))
         ids: List[str] = []
         for index, (start, body) in enumerate(chunks):
             end = chunks[index + 1][0] if index + 1 < len(chunks) else len(wire)
@@ -225,14 +256,24 @@ class TopicsAPI(FacadeBase):
                 raise AmsPublishException(exc, ids, wire[start:], start) from exc
         return {"messageIds": ids}
 
-    def _publish_chunk(self, url: str, body: str, count: int, retry: int, retrysleep: float,
-                       retrybackoff: Optional[float], **reqkwargs: Any) -> List[str]:
-        """POST one publish body of ``count`` messages; their ids, checked to be one string per
-        message (:func:`pymod.replies.publish_check`).
+    def _publish_chunk(
+        self,
+        url: str,
+        body: str,
+        count: int,
+        retry: int = 0,
+        retrysleep: float = 60,
+        retrybackoff: Optional[float] = None,
+        **reqkwargs: Any,
+    ) -> List[str]:
+        """Send one publish request body of ``count`` messages (a chunk built by :meth:`_chunks`);
+        the ids AMS gave its messages, checked to be one string per message
+        (:func:`pymod.replies.publish_check`). Used by :meth:`publish` (lists and streams) and
+        :class:`pymod.Publisher`.
 
         Raises:
             AmsReplyMismatchException: the reply does not answer this publish (not retried).
-            AmsException: the request failed.
+            AmsException: the request failed (after ``retry`` extra attempts on transient errors).
         """
         ids: List[str] = self._retry_make_request(
             url, body, "topics:publish", retry, retrysleep, retrybackoff,
@@ -240,7 +281,40 @@ class TopicsAPI(FacadeBase):
         )
         return ids
 
-    def _chunks(self, wire: List[Dict[str, Any]]) -> List[Any]:
+    def _publish_stream(
+        self,
+        url: str,
+        messages: Iterator[Any],
+        retry: int,
+        retrysleep: float,
+        retrybackoff: Optional[float],
+        **reqkwargs: Any,
+    ) -> PublishResult:
+        """Publish an iterator chunk by chunk (see :meth:`publish`)."""
+        ids = MessageIds()
+        chunks = self._iter_chunks(messages, streaming=True)
+        while True:
+            try:
+                item = next(chunks, None)
+            except AmsMessageException as exc:
+                if not ids:
+                    raise
+                index = len(ids)
+                bad = getattr(exc, "wire", None)
+                raise _not_consumed(AmsPublishException(exc, ids, [bad] if bad else [], index)) \
+                    from exc
+            if item is None:
+                return {"messageIds": cast(List[str], ids)}  # a compact Sequence[str]
+            start, wires, body, ahead = item
+            try:
+                ids.extend(self._publish_chunk(url, body, len(wires), retry, retrysleep,
+                                               retrybackoff, **reqkwargs))
+            except AmsException as exc:
+                if not ids:
+                    raise
+                raise _not_consumed(AmsPublishException(exc, ids, wires + ahead, start)) from exc
+
+    def _chunks(self, wire: List[Dict[str, Any]]) -> List[Tuple[int, str]]:
         """Split wire messages into request bodies: ``[(first_index, body_json_str), ...]``.
 
         Each body holds at most ``max_request_messages`` messages and ``max_request_bytes``
@@ -249,8 +323,7 @@ class TopicsAPI(FacadeBase):
         """
         limit_msg = self.max_message_bytes - _STORED_OVERHEAD
         limit_req = self.max_request_bytes - _ENVELOPE
-        limit_count = self.max_request_messages
-        if 0 < len(wire) <= limit_count:
+        if 0 < len(wire) <= self.max_request_messages:
             # Fast path: the whole body in one encoder call. No message is longer than all the
             # messages together, so when they fit both limits the loop below would neither raise
             # nor split, and its one body would be this text. Halves the client CPU of building a
@@ -258,26 +331,56 @@ class TopicsAPI(FacadeBase):
             body = COMPACT_JSON.encode({"messages": wire})
             if len(body) - _ENVELOPE <= min(limit_msg, limit_req):
                 return [(0, body)]
-        chunks: List[Any] = []
+        return [(start, body) for start, _wires, body, _ahead in self._iter_chunks(wire)]
+
+    def _iter_chunks(
+        self, messages: Iterable[Any], *, streaming: bool = False
+    ) -> Iterator[Tuple[int, List[Dict[str, Any]], str, List[Dict[str, Any]]]]:
+        """Yield ``(first_index, wire_messages, body_json_str, read_ahead)`` per request, reading
+        ``messages`` (wire dicts, or with ``streaming`` anything :func:`wire_message` takes) only
+        as far as the request being built. ``read_ahead`` is the message already read that did not
+        fit (it starts the next request), so that a failure can report it as unpublished too.
+
+        Raises:
+            AmsMessageException: a message is malformed or too large. With ``streaming`` the
+                messages before it are yielded first (as a last, shorter chunk) and the exception
+                carries the refused message's wire form as ``wire`` (None if it has none).
+        """
+        limit_msg = self.max_message_bytes - _STORED_OVERHEAD
+        limit_req = self.max_request_bytes - _ENVELOPE
+        limit_count = self.max_request_messages
         parts: List[str] = []
+        wires: List[Dict[str, Any]] = []
         size = -1  # length of ','.join(parts)
         start = 0
-        for index, message in enumerate(wire):
-            text = COMPACT_JSON.encode(message)
-            if len(text) > limit_msg:
-                raise AmsMessageException(
-                    f"message {index} is too large: about {len(text) + _STORED_OVERHEAD} bytes "
-                    f"once stored, the limit is {self.max_message_bytes} bytes; nothing was "
-                    "published"
-                )
-            if parts and (len(parts) >= limit_count or size + 1 + len(text) > limit_req):
-                chunks.append((start, '{"messages":[' + ",".join(parts) + "]}"))
-                parts, size, start = [], -1, index
+        for index, message in enumerate(messages):
+            try:
+                if streaming:
+                    message = wire_message(message)
+                text = COMPACT_JSON.encode(message)
+                if len(text) > limit_msg:
+                    exc = AmsMessageException(
+                        f"message {index} is too large: about {len(text) + _STORED_OVERHEAD} "
+                        f"bytes once stored, the limit is {self.max_message_bytes} bytes; nothing "
+                        "was published" + (" from it on" if streaming else "")
+                    )
+                    exc.wire = message  # type: ignore[attr-defined]
+                    raise exc
+            except AmsMessageException:
+                if streaming and parts:
+                    yield start, wires, '{"messages":[' + ",".join(parts) + "]}", []
+                raise
+            if parts and size + 1 + len(text) > limit_req:
+                yield start, wires, '{"messages":[' + ",".join(parts) + "]}", [message]
+                parts, wires, size, start = [], [], -1, index
             parts.append(text)
+            wires.append(message)
             size += 1 + len(text)
+            if len(parts) >= limit_count:  # full: send it without reading one more message
+                yield start, wires, '{"messages":[' + ",".join(parts) + "]}", []
+                parts, wires, size, start = [], [], -1, index + 1
         if parts:
-            chunks.append((start, '{"messages":[' + ",".join(parts) + "]}"))
-        return chunks
+            yield start, wires, '{"messages":[' + ",".join(parts) + "]}", []
 
     # ---- ACLs, metrics, subscriptions of a topic, schemas -----------------------------------
     def getacl_topic(self, topic: str, **reqkwargs: Any) -> Acl:
@@ -333,6 +436,93 @@ class TopicsAPI(FacadeBase):
     def detachschema_topic(self, topic: str, **reqkwargs: Any) -> None:
         """Remove the topic's schema (``POST .../topics/{topic}:detachSchema``)."""
         self._call("topics:detachSchema", params=self._p(topic=topic), **reqkwargs)
+
+
+def _is_stream(msg: object) -> bool:
+    """Whether publish should stream ``msg``: an iterable that is not one message, a list/tuple,
+    or text (a ``str``/``bytes`` is a mistake, not a stream of messages)."""
+    return not isinstance(msg, (AmsMessage, Mapping, list, tuple, str, bytes, bytearray)) and \
+        hasattr(msg, "__iter__")
+
+
+def _not_consumed(exc: AmsPublishException) -> AmsPublishException:
+    """Mark a streamed publish's failure: the rest of the iterator was not read."""
+    exc.iterator_not_consumed = True  # type: ignore[attr-defined]
+    exc.msg += "; the rest of the iterator was not consumed"
+    exc.args = (exc.msg,)
+    return exc
+
+
+class MessageIds(Sequence[str]):
+    """The ids of a streamed publish: a read-only sequence of ``str`` kept as runs of
+    consecutive decimal ids (AMS numbers a topic's messages), so a million ids take a few bytes.
+
+    Compares equal to a list or tuple of the same ids; ``list(ids)`` makes a plain list.
+    """
+
+    __slots__ = ("_firsts", "_runs", "_size")
+
+    def __init__(self, ids: Iterable[str] = ()) -> None:
+        self._runs: List[List[Any]] = []  # [first_int, count] or [text, 1]
+        self._firsts: List[int] = []  # index of each run's first id
+        self._size = 0
+        self.extend(ids)
+
+    def extend(self, ids: Iterable[str]) -> None:
+        """Append ``ids`` (str)."""
+        runs = self._runs
+        for text in ids:
+            value: Any = text
+            if isinstance(text, str) and text.isdigit() and (text == "0" or text[0] != "0") \
+                    and text.isascii():
+                value = int(text)
+                last = runs[-1] if runs else None
+                if last is not None and isinstance(last[0], int) and last[0] + last[1] == value:
+                    last[1] += 1
+                    self._size += 1
+                    continue
+            runs.append([value, 1])
+            self._firsts.append(self._size)
+            self._size += 1
+
+    def __len__(self) -> int:
+        return self._size
+
+    @overload
+    def __getitem__(self, index: int) -> str: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> List[str]: ...
+
+    def __getitem__(self, index: Union[int, slice]) -> Union[str, List[str]]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(self._size))]
+        if index < 0:
+            index += self._size
+        if not 0 <= index < self._size:
+            raise IndexError("message id index out of range")
+        run = bisect.bisect_right(self._firsts, index) - 1
+        first, _count = self._runs[run]
+        return str(first + index - self._firsts[run]) if isinstance(first, int) else str(first)
+
+    def __iter__(self) -> Iterator[str]:
+        for first, count in self._runs:
+            if isinstance(first, int):
+                yield from map(str, range(first, first + count))
+            else:
+                yield first
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, (MessageIds, list, tuple)):
+            return len(other) == self._size and all(a == b for a, b in zip(self, other))
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        head = ", ".join(repr(i) for i in self[:3])
+        more = f", ... {self._size - 3} more" if self._size > 3 else ""
+        return f"MessageIds([{head}{more}])"
 
 
 def _as_list(msg: object) -> List[Any]:

@@ -225,6 +225,41 @@ def test_a_late_duplicate_of_a_publish_reply_is_refused(tls, client_for, path):
 
 
 @pytest.mark.parametrize("path", PATHS)
+def test_the_same_ids_from_two_topics_on_one_connection_are_both_confirmed(tls, client_for, path):
+    """Every new topic's first id is "0": identical publish replies for *different* topics, one
+    after the other on one connection, are both good replies (as on the real AMS)."""
+
+    def first_ids(conn: Any, request: bytes, index: int) -> bool:
+        conn.sendall(reply_bytes(_ids(0)))
+        return True
+
+    with HostileServer(tls, first_ids) as server:
+        ams = client_for(server)
+        for topic in ("t1", "t2", "t3"):
+            assert ams.publish(topic, AmsMessage(data="a"), **PATHS[path])["messageIds"] == ["0"]
+        assert server.connections == 1 and len(server.requests) == 3
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_a_server_closing_right_after_its_reply_does_not_void_the_reply(tls, client_for, path):
+    """A peer that closes the connection just after a complete reply, without announcing
+    ``Connection: close``, has sent nothing more: the reply counts and the next call reconnects."""
+
+    def close_after(conn: Any, request: bytes, index: int) -> bool:
+        conn.sendall(reply_bytes(_ids(index)))
+        time.sleep(0.05)  # the close reaches the client before it looks for unread bytes
+        return False
+
+    with HostileServer(tls, close_after) as server:
+        ams = client_for(server)
+        for index in range(3):
+            reply = ams.publish("t1", AmsMessage(data="a"), **PATHS[path])
+            assert reply["messageIds"] == [str(index)]
+            time.sleep(0.05)
+        assert server.connections == 3 and len(server.requests) == 3
+
+
+@pytest.mark.parametrize("path", PATHS)
 def test_a_late_publish_reply_read_by_a_pull_is_refused_and_the_pull_repeated(tls, client_for,
                                                                             path):
     pull = json.dumps({"receivedMessages": []}).encode()

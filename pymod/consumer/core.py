@@ -1,66 +1,14 @@
-"""A safe pull → handle → acknowledge loop for cron jobs and daemons.
-
-::
-
-    from pymod import ArgoMessagingService
-    from pymod.consumer import Consumer, FileCheckpoint
-
-    def handle(msg):                      # must be idempotent: delivery is at-least-once
-        store(msg.get_msgid(), msg.get_data())
-
-    cursor = FileCheckpoint("/var/lib/myjob/alerts-sub.offset")
-    with ArgoMessagingService(endpoint=..., token=..., project="DEMO") as ams:
-        result = Consumer(ams, "alerts-sub", handle, checkpoint=cursor,
-                          start_offset=cursor.load(), stop_when_empty=True,
-                          max_seconds=300).run()
-    print(result)
-
-How AMS delivery works, and what the consumer does about it
------------------------------------------------------------
-
-* A pull returns the messages from the subscription's committed offset on; they are *not* hidden
-  from later pulls. An acknowledgement is cumulative (acking the message at offset ``m`` commits
-  every message up to ``m``) and is only accepted for the most recent pull window and within the
-  subscription's ack deadline (``ackDeadlineSeconds``, counted from the pull). There is no
-  per-message lease, no automatic redelivery timer and **no dead-letter queue**: "redelivery" simply
-  means that the next pull starts again at the committed offset.
-* So the consumer acknowledges only the *successful prefix* of a batch: the messages up to (not
-  including) the first one whose handler raised. A message whose handler raised is never
-  acknowledged (unless ``on_poison`` says so); it and everything after it come again with the next
-  pull.
-* Delivery is **at-least-once**: a message may be handled more than once (its acknowledgement was
-  lost, refused after the deadline, or the process died between handling and acknowledging).
-  Handlers must be idempotent.
-* A message whose handler keeps failing (a *poison message*) blocks the subscription: nothing after
-  it can be committed. After ``max_redeliveries`` failed redeliveries the consumer stops with
-  :class:`PoisonMessageError` (the default), or calls ``on_poison(msg, exc)`` and, if that returns
-  True, acknowledges the message (e.g. after saving it somewhere for a human) and goes on.
-* The ack deadline belongs to the subscription, not to a message: before acknowledging, the
-  consumer checks how long ago the batch was pulled; if the deadline (minus a safety margin) has
-  passed, it does not acknowledge (AMS would answer 408) but pulls again. It also acknowledges
-  early, in the middle of a batch, when handling the next message would probably overrun the
-  deadline. ``extend_deadline=True`` instead raises the subscription's deadline with
-  ``modifyAckDeadline`` (which affects every consumer of the subscription; the original value is
-  restored on exit).
-
-Routes used: ``POST …/subscriptions/{sub}:pull`` (always ``returnImmediately``),
-``POST …:acknowledge``, ``GET …/subscriptions/{sub}`` (the ack deadline, once),
-``POST …:modifyOffset`` and ``GET …:timeToOffset`` (start options), ``GET …:offsets`` (to check a
-broken acknowledgement), ``POST …:modifyAckDeadline`` (``extend_deadline``).
-"""
+"""The :class:`Consumer` loop (the delivery model is described in :mod:`pymod.consumer`)."""
 
 from __future__ import annotations
 
-import contextlib
 import datetime
 import logging
 import math
-import os
 import signal
-import tempfile
 import threading
 import time
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
 from types import FrameType
 from typing import (
     TYPE_CHECKING,
@@ -81,21 +29,21 @@ from pymod.amsexceptions import (
     AmsServiceException,
     AmsTimeoutException,
 )
+from pymod.consumer.parallel import run_parallel
+from pymod.consumer.results import (
+    BatchError,
+    ConsumeResult,
+    PoisonMessageError,
+    StalledError,
+    result_failures_text,
+)
 from pymod.retry import is_retryable
 
 if TYPE_CHECKING:
     from pymod.ams import ArgoMessagingService
     from pymod.amsmsg import AmsMessage
 
-__all__ = [
-    "BatchError",
-    "ConsumeResult",
-    "Consumer",
-    "ConsumerError",
-    "FileCheckpoint",
-    "PoisonMessageError",
-    "StalledError",
-]
+__all__ = ["Consumer"]
 
 log = logging.getLogger("pymod.consumer")
 
@@ -103,214 +51,8 @@ Handler = Callable[["AmsMessage"], object]
 BatchHandler = Callable[[List["AmsMessage"]], object]
 Filter = Union[Mapping[str, str], Callable[["AmsMessage"], bool], None]
 
-#: Values of :attr:`ConsumeResult.stop_reason`.
-STOP_REASONS = ("max_messages", "max_seconds", "empty", "signal", "stopped", "error")
-
 _Received = Sequence[Tuple[str, "AmsMessage"]]
 _T = TypeVar("_T")
-
-
-# ----------------------------------------------------------------------------------------------
-# results and errors
-# ----------------------------------------------------------------------------------------------
-@dataclass
-class ConsumeResult:
-    """What a :meth:`Consumer.run` did. Counts are numbers of messages unless stated.
-
-    Attributes:
-        handled: successful handler calls (a redelivered message is counted each time).
-        acked: messages acknowledged (committed), skipped and poison messages included.
-        failed: handler calls that raised.
-        skipped: messages that did not match ``filter`` (acknowledged without handling).
-        poisoned: poison messages acknowledged because ``on_poison`` returned True.
-        batches: non-empty pulls.
-        pulls: pull requests made (empty ones included).
-        deadline_misses: batches not (fully) acknowledged because the ack deadline had passed.
-        ack_timeouts: acknowledgements refused with 408 (the batch was pulled again).
-        errors: transient errors (connection, balancer, lost pull window) that were survived.
-        elapsed: seconds from start to end of :meth:`Consumer.run` (by the consumer's clock).
-        last_offset: offset of the last acknowledged message, None if nothing was acknowledged.
-        committed_offset: ``last_offset + 1`` (the subscription's next offset), or None.
-        stop_reason: why the run ended: ``"max_messages"``, ``"max_seconds"``, ``"empty"``
-            (``stop_when_empty``), ``"signal"`` (SIGTERM/SIGINT), ``"stopped"``
-            (:meth:`Consumer.stop`) or ``"error"`` (an exception ended the run).
-        signal: the name of the signal that stopped the run (``"SIGTERM"``), else None.
-    """
-
-    handled: int = 0
-    acked: int = 0
-    failed: int = 0
-    skipped: int = 0
-    poisoned: int = 0
-    batches: int = 0
-    pulls: int = 0
-    deadline_misses: int = 0
-    ack_timeouts: int = 0
-    errors: int = 0
-    elapsed: float = 0.0
-    last_offset: Optional[int] = None
-    stop_reason: str = ""
-    signal: Optional[str] = None
-
-    @property
-    def committed_offset(self) -> Optional[int]:
-        """The subscription's committed offset after the last acknowledgement, or None."""
-        return None if self.last_offset is None else self.last_offset + 1
-
-    def __str__(self) -> str:
-        return (
-            f"handled={self.handled} acked={self.acked} failed={self.failed} "
-            f"skipped={self.skipped} poisoned={self.poisoned} batches={self.batches} "
-            f"elapsed={self.elapsed:.2f}s committed_offset={self.committed_offset} "
-            f"stop_reason={self.stop_reason}"
-        )
-
-
-class ConsumerError(Exception):
-    """The consumer stopped because it could not go on safely.
-
-    Attributes:
-        result (ConsumeResult): the figures up to the stop (everything acknowledged is counted).
-    """
-
-    def __init__(self, message: str, result: ConsumeResult) -> None:
-        super().__init__(message)
-        self.result = result
-
-
-class PoisonMessageError(ConsumerError):
-    """A message failed ``1 + max_redeliveries`` times and was not acknowledged.
-
-    It blocks the subscription (AMS has no dead-letter queue): fix the handler, move the
-    subscription's offset past it, or use ``on_poison``.
-
-    Attributes:
-        message (AmsMessage): the poison message.
-        offset (int): its offset.
-        cause (BaseException): the handler's last exception (also ``__cause__``).
-    """
-
-    def __init__(
-        self, message: AmsMessage, offset: int, cause: BaseException, result: ConsumeResult
-    ) -> None:
-        super().__init__(
-            f"message {offset} failed {result_failures_text(cause)} and was not acknowledged; "
-            "it blocks the subscription (AMS has no dead-letter queue)",
-            result,
-        )
-        self.message = message
-        self.offset = offset
-        self.cause = cause
-
-
-def result_failures_text(cause: BaseException) -> str:
-    """``"with ValueError: text"`` for an exception (short, one line)."""
-    text = " ".join(str(cause).split())
-    if len(text) > 200:
-        text = text[:197] + "..."
-    return f"with {type(cause).__name__}: {text}" if text else f"with {type(cause).__name__}"
-
-
-class StalledError(ConsumerError):
-    """No progress: the same message could not be acknowledged ``1 + max_redeliveries`` times in
-    a row because the ack deadline passed (or AMS refused the acknowledgement). Raise the
-    subscription's deadline (``ack_deadline``/``extend_deadline=True``) or speed up the handler.
-
-    Attributes:
-        offset (int): the offset that could not be committed.
-    """
-
-    def __init__(self, offset: int, result: ConsumeResult) -> None:
-        super().__init__(
-            f"no progress at offset {offset}: the batch could not be acknowledged within the ack "
-            "deadline; raise it (ack_deadline / extend_deadline=True) or make the handler faster",
-            result,
-        )
-        self.offset = offset
-
-
-class BatchError(Exception):
-    """Raised by a ``batch_handler`` to say that only the first ``done`` messages succeeded.
-
-    The consumer then acknowledges those and treats ``messages[done]`` as the failed message
-    (``on_error``/``on_poison`` get it). Any other exception from a batch handler blames the first
-    message of the batch (nothing of it is acknowledged).
-
-    Args:
-        done: how many messages, from the start of the list, were handled successfully.
-        cause: the underlying exception, if any (also pass it with ``raise ... from``).
-    """
-
-    def __init__(self, done: int, cause: Optional[BaseException] = None) -> None:
-        super().__init__(f"batch failed after {done} message(s)" + (f": {cause}" if cause else ""))
-        self.done = done
-        self.cause = cause
-
-
-# ----------------------------------------------------------------------------------------------
-# checkpoint file
-# ----------------------------------------------------------------------------------------------
-class FileCheckpoint:
-    """A committed offset kept in a small text file, for jobs that resume like a cursor.
-
-    Pass the object as ``checkpoint=`` (it is called with each committed offset) and its
-    :meth:`load` as ``start_offset=``::
-
-        cursor = FileCheckpoint("alerts-sub.offset")
-        Consumer(ams, "alerts-sub", handle, checkpoint=cursor, start_offset=cursor.load())
-
-    Writes are atomic (a temporary file in the same directory, flushed and fsynced, then
-    ``os.replace``), so a crash leaves either the old or the new offset, never a torn file.
-
-    Args:
-        path: the file (its directory must exist).
-    """
-
-    def __init__(self, path: Union[str, os.PathLike[str]]) -> None:
-        self.path = os.fspath(path)
-
-    def __repr__(self) -> str:
-        return f"FileCheckpoint({self.path!r})"
-
-    def load(self, default: Optional[int] = None) -> Optional[int]:
-        """The saved offset, or ``default`` if the file does not exist.
-
-        Raises:
-            ValueError: the file does not hold a non-negative integer.
-        """
-        try:
-            with open(self.path, encoding="ascii") as fh:
-                text = fh.read().strip()
-        except FileNotFoundError:
-            return default
-        if not text.isdigit():
-            raise ValueError(f"checkpoint file {self.path!r} does not hold an offset: {text[:40]!r}")
-        return int(text)
-
-    def save(self, offset: int) -> None:
-        """Atomically replace the file's content with ``offset``.
-
-        Raises:
-            ValueError: ``offset`` is negative. OSError: the file cannot be written.
-        """
-        if offset < 0:
-            raise ValueError(f"offset must be >= 0, got {offset}")
-        directory = os.path.dirname(os.path.abspath(self.path))
-        fd, tmp = tempfile.mkstemp(prefix=".checkpoint-", dir=directory)
-        try:
-            with os.fdopen(fd, "w", encoding="ascii") as fh:
-                fh.write(f"{offset}\n")
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, self.path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
-
-    def __call__(self, offset: int) -> None:
-        """Same as :meth:`save`: lets the object be passed as ``checkpoint=``."""
-        self.save(offset)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -397,6 +139,12 @@ class Consumer:
             before the last one is raised.
         clock: monotonic clock in seconds (tests inject a fake one).
         sleep: the sleeping function; by default a sleep that :meth:`stop` and signals cut short.
+        workers: how many threads handle the messages of a batch (``handler`` only). With 1
+            (the default) the messages are handled one after the other in the calling thread.
+            With N > 1 up to N messages are handled at once and may finish out of order; the
+            consumer still acknowledges only the contiguous prefix of finished messages (AMS acks
+            are cumulative), so a fast later message never commits a slow earlier one. See
+            :doc:`/concurrent-consumer`.
         reqkwargs: passed to every request (e.g. ``timeout``).
 
     Raises:
@@ -432,10 +180,15 @@ class Consumer:
         max_errors: int = 5,
         clock: Callable[[], float] = time.monotonic,
         sleep: Optional[Callable[[float], object]] = None,
+        workers: int = 1,
         **reqkwargs: Any,
     ) -> None:
         if (handler is None) == (batch_handler is None):
             raise TypeError("give exactly one of handler and batch_handler")
+        if not isinstance(workers, int) or isinstance(workers, bool) or workers < 1:
+            raise ValueError(f"workers must be an int >= 1, got {workers!r}")
+        if workers > 1 and batch_handler is not None:
+            raise ValueError("workers > 1 needs a per-message handler, not batch_handler")
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
         if max_messages is not None and max_messages < 0:
@@ -473,11 +226,18 @@ class Consumer:
         self.clock = clock
         self._sleep = sleep
         self.reqkwargs = reqkwargs
+        self.workers = workers
 
         #: The live figures of the current (or last) run.
         self.result = ConsumeResult()
         self._stop_reason: Optional[str] = None
         self._started = False
+        self._state = "created"
+        self._finish_batch = False  # stop(finish_batch=True): stop before the next pull
+        self._state_lock = threading.RLock()  # stop() may race with the end of the run; RLock: signals
+        self._thread: Optional[threading.Thread] = None
+        self._error: Optional[BaseException] = None
+        self._pool: Optional[ThreadPoolExecutor] = None
         self._t0 = 0.0
         self._deadline: Optional[int] = None  # current ack deadline (s), None = unknown
         self._original_deadline: Optional[int] = None
@@ -491,17 +251,90 @@ class Consumer:
         self._ack_upto = -1  # in the current batch: index of the last acknowledgeable message
 
     # ---- public API -----------------------------------------------------------------------
-    def stop(self) -> None:
-        """Ask the run to end: the current message is finished, the successful ones are
+    def stop(self, timeout: Optional[float] = None, *, finish_batch: bool = False) -> bool:
+        """Ask the run to end: the messages being handled are finished, the successful prefix is
         acknowledged, and :meth:`run` returns with ``stop_reason="stopped"``. Thread-safe; may be
-        called from a handler."""
+        called from a handler.
+
+        Args:
+            timeout: for a consumer started with :meth:`start`, seconds to wait for its thread
+                to end (None: wait as long as it takes; 0: do not wait). Ignored when called
+                from the consumer's own thread (a handler), which cannot wait for itself.
+            finish_batch: handle the rest of the batch already pulled first (as far as the ack
+                deadline and the other budgets allow), so that it is not delivered again; the
+                stop then takes effect before the next pull.
+
+        Returns:
+            True if the consumer is no longer running when the call returns (state ``stopped``,
+            ``failed`` or ``created``), False if it is still finishing.
+        """
         if self._stop_reason is None:
+            self._finish_batch = finish_batch
             self._stop_reason = "stopped"
+        self._transition("stopping", when="running")
+        thread = self._thread
+        if thread is not None and thread is not threading.current_thread() and timeout != 0:
+            thread.join(timeout)
+        return self._state in ("created", "stopped", "failed")
 
     @property
     def stopping(self) -> bool:
         """True once :meth:`stop` was called or a signal arrived."""
         return self._stop_reason is not None
+
+    @property
+    def state(self) -> str:
+        """``"created"`` (not started), ``"running"``, ``"stopping"`` (a stop was asked, the
+        current messages are being finished), ``"stopped"`` (:meth:`run` returned) or
+        ``"failed"`` (:meth:`run` raised; the exception is :attr:`error`)."""
+        return self._state
+
+    @property
+    def error(self) -> Optional[BaseException]:
+        """The exception that ended a ``"failed"`` run, else None."""
+        return self._error
+
+    def start(self) -> Consumer:
+        """Run the consumer in a background (daemon) thread and return at once.
+
+        Follow it with :attr:`state`, :attr:`result` (live figures) and :attr:`error`; end it with
+        :meth:`stop`. Signal handlers are not installed (they belong to the main thread): a
+        daemon embedding the consumer calls :meth:`stop` from its own SIGTERM handling.
+
+        Returns:
+            the consumer itself.
+
+        Raises:
+            RuntimeError: the consumer was already started or run.
+        """
+        if self._started:
+            raise RuntimeError("a Consumer runs once; create a new one")
+        self._thread = threading.Thread(
+            target=self._run_in_background, name=f"pymod-consumer-{self.subscription}", daemon=True
+        )
+        self._started = True
+        self._state = "running"  # before the thread exists, so that stop() right after works
+        self._thread.start()
+        return self
+
+    def join(self, timeout: Optional[float] = None) -> bool:
+        """Wait for a consumer started with :meth:`start` to end (``timeout`` seconds at most,
+        None: no limit). Returns True if it has ended."""
+        if self._thread is not None:
+            self._thread.join(timeout)
+        return self._state in ("created", "stopped", "failed")
+
+    def _transition(self, state: str, when: Optional[str] = None) -> None:
+        """Set :attr:`state` (only if it is ``when``, if given)."""
+        with self._state_lock:
+            if when is None or self._state == when:
+                self._state = state
+
+    def _run_in_background(self) -> None:
+        try:
+            self.run()
+        except BaseException as exc:  # kept for the owner: state "failed", error
+            log.error("consumer of %s failed: %s", self.subscription, exc)
 
     def run(self) -> ConsumeResult:
         """Consume until a stop condition; return the figures.
@@ -517,25 +350,33 @@ class Consumer:
             Exception: whatever ``on_error``, ``on_poison`` or ``checkpoint`` raised.
             RuntimeError: :meth:`run` was already called on this consumer.
         """
-        if self._started:
+        if self._started and threading.current_thread() is not self._thread:
             raise RuntimeError("a Consumer runs once; create a new one")
         self._started = True
+        self._transition("running", when="created")
         self._t0 = self.clock()
         previous = self._install_signals()
+        if self.workers > 1:
+            self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="pymod-worker")
         try:
             self._prepare()
             self._loop()
         except _Stop as stop:
             self.result.stop_reason = stop.reason
-        except BaseException:
+        except BaseException as exc:
             self.result.stop_reason = "error"
+            self._error = exc
+            self._transition("failed")
             raise
         finally:
             try:
                 self._restore_deadline()
             finally:
+                if self._pool is not None:
+                    self._pool.shutdown(wait=True, cancel_futures=True)
                 self._restore_signals(previous)
                 self.result.elapsed = self.clock() - self._t0
+        self._transition("stopped")
         return self.result
 
     # ---- setup ----------------------------------------------------------------------------
@@ -596,8 +437,10 @@ class Consumer:
     def _on_signal(self, signum: int, frame: Optional[FrameType]) -> None:
         if self._stop_reason is not None and signum == signal.SIGINT:
             raise KeyboardInterrupt  # second Ctrl+C: the user insists
+        self._finish_batch = False  # a signal stops after the current message(s)
         if self._stop_reason is None:
             self._stop_reason = "signal"
+            self._transition("stopping", when="running")
             self.result.signal = signal.Signals(signum).name
 
     # ---- the loop -------------------------------------------------------------------------
@@ -691,7 +534,8 @@ class Consumer:
             if self.batch_handler is not None:
                 delay = self._run_batch_handler(received)
             else:
-                delay = self._run_handler(received, pulled_at)
+                delay = (self._run_handler(received, pulled_at) if self._pool is None
+                         else run_parallel(self, self._pool, received, pulled_at))
         except BaseException:
             # an exception (poison stop, on_error, KeyboardInterrupt ...) is on its way out:
             # still commit what was handled successfully, then let it go on
@@ -818,7 +662,7 @@ class Consumer:
         """Before handling the next message of a batch: whether to stop here (and acknowledge
         what was done) because of a stop request, a budget, or (not for the ``first`` message)
         the ack deadline."""
-        if self._stop_reason is not None:
+        if self._stop_reason is not None and not self._finish_batch:
             return True
         if self.max_messages is not None and self._processed >= self.max_messages:
             return True
