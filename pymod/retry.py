@@ -27,7 +27,7 @@ import logging
 import random
 import time
 from dataclasses import dataclass, field
-from typing import Callable, Iterator, List, Optional, TypeVar
+from typing import Callable, Iterator, List, Optional, Tuple, TypeVar
 
 from pymod.amsexceptions import (
     AmsArgumentException,
@@ -57,18 +57,40 @@ class RetryPolicy:
         jitter: fraction (0..1) by which a sleep may be randomly shortened; 0 = exact sleeps.
         sleep: the sleeping function (``time.sleep``), replaceable in tests.
         rng: the random source for the jitter.
+        retry: the client-wide number of extra attempts, used by every call that asks for no
+            retries of its own (its ``retry`` is 0, the default); a call's ``retry > 0`` wins,
+            with that call's ``retrysleep``/``retrybackoff``.
+        retrysleep: seconds between those attempts (when ``retrybackoff`` is None).
+        retrybackoff: exponential backoff of those attempts: ``retrybackoff * 2**(n-1)`` seconds
+            before extra attempt ``n`` (default 1: 1 s, 2 s, 4 s ...).
+
+    Example: ``ArgoMessagingService(..., retry_policy=RetryPolicy(retry=3))`` retries every call
+    up to three times after 1, 2 and 4 seconds (less jitter).
     """
 
     max_sleep: float = 300.0
     jitter: float = 0.25
     sleep: Callable[[float], None] = time.sleep
     rng: random.Random = field(default_factory=random.Random)
+    retry: int = 0
+    retrysleep: float = 1.0
+    retrybackoff: Optional[float] = 1.0
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.jitter <= 1.0:
             raise AmsArgumentException(f"jitter must be between 0 and 1, got {self.jitter!r}")
         if self.max_sleep < 0:
             raise AmsArgumentException(f"max_sleep must be >= 0, got {self.max_sleep!r}")
+        check_retry_args(self.retry, self.retrysleep, self.retrybackoff)
+
+    def resolve(
+        self, retry: int, retrysleep: float, retrybackoff: Optional[float]
+    ) -> Tuple[int, float, Optional[float]]:
+        """A call's ``(retry, retrysleep, retrybackoff)``: its own when it asks for retries
+        (``retry > 0``), else the policy's client-wide ones."""
+        if retry:
+            return retry, retrysleep, retrybackoff
+        return self.retry, self.retrysleep, self.retrybackoff
 
     def delays(
         self, retry: int, retrysleep: float = 60, retrybackoff: Optional[float] = None

@@ -480,7 +480,8 @@ class AmsHttpRequests:
             url: the full URL.
             body: dict/list (sent as JSON), a JSON ``str``/``bytes``, or None.
             route_name: the route id (``"topics:publish"``) or a legacy route name.
-            retry: extra attempts after the first one (0 = no retry).
+            retry: extra attempts after the first one (0 = the client's ``retry_policy``, which by
+                default retries nothing).
             retrysleep: seconds to sleep between attempts.
             retrybackoff: if set, sleep ``retrybackoff * 2**(n-1)`` before attempt ``n+1`` instead.
             reqkwargs: passed to ``requests`` (``timeout``, ``verify``, ``headers``, ``cert`` ...).
@@ -491,6 +492,7 @@ class AmsHttpRequests:
         Raises:
             AmsException: see :meth:`_make_request`; transient errors only after the last attempt.
         """
+        retry, retrysleep, retrybackoff = self.retry_policy.resolve(retry, retrysleep, retrybackoff)
         if not retry:
             return self._make_request(url, body, route_name, **reqkwargs)
         return self.retry_policy.run(

@@ -376,6 +376,7 @@ class SubscriptionsAPI(TopicsAPI):
             AmsException: the last error once the attempts are used up.
         """
         check_retry_args(retry, retrysleep, retrybackoff)
+        retry, retrysleep, retrybackoff = self.retry_policy.resolve(retry, retrysleep, retrybackoff)
         delays = self.retry_policy.delays(retry, retrysleep, retrybackoff)
         attempt = 0
         while True:
