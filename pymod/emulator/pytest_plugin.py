@@ -97,10 +97,13 @@ def _admin_client(emu: Emulator, project: str = "") -> Any:
 def ams_emulator() -> Iterator[Emulator]:
     """A running AMS emulator shared by the test session."""
     emu = Emulator()
+    missing = ""
     try:
         emu.start()
-    except ModuleNotFoundError as exc:  # the [emulator] extra is missing: say so, once
-        pytest.fail(f"ams_emulator: {exc}", pytrace=False)
+    except ModuleNotFoundError as exc:  # the [emulator] extra is missing: say so, in one line
+        missing = str(exc)
+    if missing:
+        pytest.fail(f"ams_emulator: {missing}", pytrace=False)
     try:
         yield emu
     finally:
