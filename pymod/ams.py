@@ -38,7 +38,7 @@ class ArgoMessagingService(SubscriptionsAPI, AccountsAPI, ServiceAPI):
     Args:
         endpoint: AMS host, optionally with ``:port`` (no scheme, no path).
         token: the AMS token. If empty, ``cert``/``key`` are exchanged for one at the
-            authentication service (spec section 11); with neither, AmsServiceException (400).
+            authentication service (see ``authn_port``); with neither, AmsServiceException (400).
         project: the default project of every project-scoped call.
         cert: path of an X.509 client certificate (PEM), used only without ``token``.
         key: path of the certificate's private key.

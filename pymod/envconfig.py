@@ -3,20 +3,20 @@
 Used by :meth:`pymod.ams.ArgoMessagingService.from_env` and by the ``ams`` command (which puts its
 flags on top of the environment first).
 
-=================== ===========================================================================
-variable            meaning
-=================== ===========================================================================
-``AMS_HOST``        AMS host with an optional port, e.g. ``msg.example.org`` (required)
-``AMS_TOKEN``       the AMS token (or ``AMS_TOKEN_FILE``, or ``AMS_CERT`` + ``AMS_KEY``)
-``AMS_TOKEN_FILE``  a file holding the token (surrounding whitespace ignored)
-``AMS_PROJECT``     the default project (optional: calls then name their project)
-``AMS_CA``          CA bundle (PEM file) to verify the server with
-``AMS_CERT``        client certificate (PEM) for X.509 login, with ``AMS_KEY``
-``AMS_KEY``         the certificate's private key
-``AMS_TIMEOUT``     request timeout in seconds (default 30)
-``AMS_RETRY``       extra attempts on transient failures for every call (default 0)
+===================== ========================================================================
+variable              meaning
+===================== ========================================================================
+``AMS_HOST``          AMS host with an optional port, e.g. ``msg.example.org`` (required)
+``AMS_TOKEN``         the AMS token (or ``AMS_TOKEN_FILE``, or ``AMS_CERT`` + ``AMS_KEY``)
+``AMS_TOKEN_FILE``    a file holding the token (surrounding whitespace ignored)
+``AMS_PROJECT``       the default project (optional: calls then name their project)
+``AMS_CA``            CA bundle (PEM file) to verify the server with
+``AMS_CERT``          client certificate (PEM) for X.509 login, with ``AMS_KEY``
+``AMS_KEY``           the certificate's private key
+``AMS_TIMEOUT``       request timeout in seconds (default 30)
+``AMS_RETRY``         extra attempts on transient failures for every call (default 0)
 ``AMS_RETRY_BACKOFF`` first pause of the exponential backoff, seconds (default 1)
-=================== ===========================================================================
+===================== ========================================================================
 
 Empty variables count as unset. Errors are :class:`~pymod.amsexceptions.AmsArgumentException`
 naming the variable; a token's value never appears in them.

@@ -95,7 +95,7 @@ class RetryPolicy:
     def delays(
         self, retry: int, retrysleep: float = 60, retrybackoff: Optional[float] = None
     ) -> List[float]:
-        """The sleeps (seconds) before extra attempts 1..``retry``.
+        """The sleeps (seconds) before extra attempts 1 to ``retry``.
 
         Raises:
             AmsArgumentException: ``retry`` is negative or not an int, or a sleep is negative.

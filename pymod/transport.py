@@ -108,7 +108,7 @@ class AmsHttpRequests:
 
     Args:
         endpoint: AMS host, optionally with a port (``"msg.example.org"``, ``"127.0.0.1:8443"``).
-        authn_port: port of the x509 authentication service (spec section 11).
+        authn_port: port of the X.509 authentication service that exchanges a certificate for a token.
         token: the AMS token sent as ``x-api-key``.
         cert: path of a client certificate (PEM), used only when no token is given.
         key: path of its private key.
