@@ -10,6 +10,7 @@ import shlex
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any, Dict, List
 
@@ -358,3 +359,25 @@ def test_emulator_port_in_use_names_the_port(emulator: Emulator):
     assert done.returncode == 1
     assert f"port {emulator.port}" in done.stderr and "already in use" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_publish_from_a_live_stream_does_not_wait_for_a_full_batch(ams, topic_sub, ams_env):
+    proc = subprocess.Popen([*_ams_cmd(), "publish", topic_sub["topic"], "--file", "-"],
+                            env=dict(os.environ, **ams_env), stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdin is not None
+        proc.stdin.write(_jsonl(3))  # far less than a batch (500), and the stream stays open
+        proc.stdin.flush()
+        got: List[str] = []
+        for _ in range(200):  # the writer pauses: what arrived is published meanwhile
+            got += _stored(ams, topic_sub["topic"], topic_sub["sub"], 3 - len(got))
+            if len(got) == 3:
+                break
+            time.sleep(0.05)
+        assert got == ["m0", "m1", "m2"] and proc.poll() is None
+        out, err = proc.communicate("", timeout=30)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0, err
+    assert "published 3 message(s)" in out

@@ -611,3 +611,33 @@ def test_consume_interrupted_by_sigint_exits_130(mock, monkeypatch, capsys):
     monkeypatch.setattr(Consumer, "run", run)
     assert cli.main(["consume", "s", "--follow"]) == 130
     assert "stopped: signal" in capsys.readouterr().err
+
+
+def test_consume_progress_counter(mock, capsys):
+    mock.get(f"{P}/subscriptions/s", json={"name": "x", "ackDeadlineSeconds": 10})
+    mock.post(f"{P}/subscriptions/s:pull", body=received(wire(0, b64("a")), wire(1, b64("b"))))
+    mock.post(f"{P}/subscriptions/s:acknowledge", body="{}")
+    mock.post(f"{P}/subscriptions/s:pull", body=received())
+    assert cli.main(["consume", "s", "--progress"]) == 0
+    assert "consumed: 2 msg" in capsys.readouterr().err
+
+
+def test_progress_redraws_at_most_once_per_interval():
+    from pymod.cli.progress import Progress
+
+    now = [0.0]
+    stream = io.StringIO()
+    progress = Progress("published", stream, True, interval=1.0, clock=lambda: now[0])
+    for step in range(10):  # 10 updates within 0.9 s: no redraw yet
+        now[0] = step * 0.1
+        progress.update(5)
+    assert stream.getvalue() == ""
+    now[0] = 2.0
+    progress.update(50)
+    progress.close()
+    assert stream.getvalue().splitlines() == ["published: 100 msg (50 msg/s)"] * 2
+    quiet = io.StringIO()
+    off = Progress("x", quiet, False, clock=lambda: now[0])
+    off.update(3)
+    off.close()
+    assert quiet.getvalue() == "" and off.count == 3
