@@ -146,10 +146,12 @@ def main(argv: Optional[List[str]] = None, *, prog: str = "python -m pymod.emula
     try:
         try:
             emu.start()
-        except (OSError, ModuleNotFoundError) as exc:
-            print(f"error: cannot start the emulator: {exc.strerror or exc}"
-                  if isinstance(exc, OSError) else f"error: {exc}", file=sys.stderr)
+        except OSError as exc:
+            print(f"error: cannot start the emulator: {exc.strerror or exc}", file=sys.stderr)
             return 1
+        except ModuleNotFoundError as exc:  # the [emulator] extra is missing
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
         if args.env_file:
             try:
                 emu.write_env_file(args.env_file)
