@@ -147,20 +147,23 @@ def parse_line(where: str, raw: bytes, keep_ids: bool) -> Optional[AmsMessage]:
                        "(use data, data_b64, attributes)")
     if "data" in obj and "data_b64" in obj:
         raise CliError(f"{where}: give data or data_b64, not both")
-    raw_attributes = obj.get("attributes")
-    if keep_ids:
-        raw_attributes = dict(raw_attributes) if isinstance(raw_attributes, dict) else raw_attributes
-        for key in RECORD_KEYS:
-            if key in obj and isinstance(raw_attributes, (dict, type(None))):
-                raw_attributes = raw_attributes or {}
-                if KEEP_PREFIX + key in raw_attributes:
-                    raise CliError(f"{where}: --keep-ids: attribute {KEEP_PREFIX + key} exists")
-                raw_attributes[KEEP_PREFIX + key] = obj[key] if isinstance(obj[key], str) \
-                    else json.dumps(obj[key])
     try:
-        attributes = check_attributes(raw_attributes)
+        attributes = check_attributes(obj.get("attributes"))
     except AmsException as exc:
         raise CliError(f"{where}: {exc}") from None
+    if keep_ids:
+        for key in RECORD_KEYS:
+            if key not in obj:
+                continue
+            name = KEEP_PREFIX + key
+            if name in attributes:
+                raise CliError(f"{where}: --keep-ids: the attribute {name} exists already")
+            value = obj[key]
+            attributes[name] = value if isinstance(value, str) else json.dumps(value)
+        try:
+            check_attributes(attributes)
+        except AmsException as exc:
+            raise CliError(f"{where}: --keep-ids: {exc}") from None
     if "data_b64" in obj:
         encoded = obj["data_b64"]
         if not isinstance(encoded, str):
@@ -292,8 +295,9 @@ def _arg_source(args: argparse.Namespace, run: _Run) -> Iterator[Numbered]:
             try:
                 text = raw.decode("utf-8")
             except UnicodeDecodeError:
-                raise run.failure(number, f"stdin line {number - _data_before(args)}: not UTF-8 "
-                                  "text", code=2) from None
+                run.chunk.clear()  # nothing of a batch with a bad line is sent
+                raise run.failure(run.last_done + 1, f"stdin line {number - _data_before(args)}: "
+                                  "not UTF-8 text", code=2) from None
             yield number, AmsMessage(data=text, attributes=attributes)
 
 

@@ -641,3 +641,19 @@ def test_progress_redraws_at_most_once_per_interval():
     off.update(3)
     off.close()
     assert quiet.getvalue() == "" and off.count == 3
+
+
+def test_keep_ids_refuses_to_overwrite_an_attribute(mock, tmp_path, capsys):
+    path = tmp_path / "saved.jsonl"
+    path.write_text(json.dumps({"messageId": "4", "data": "x",
+                                "attributes": {"original_messageId": "mine"}}) + "\n")
+    assert cli.main(["publish", "t", "--file", str(path), "--keep-ids"]) == 2
+    assert "line 1: --keep-ids: the attribute original_messageId exists" in capsys.readouterr().err
+    assert len(mock.calls) == 0
+
+
+def test_publish_stdin_lines_that_are_not_utf8(mock, monkeypatch, capsys):
+    _pipe_stdin(monkeypatch, b"fine\n\xff\xfe\n")
+    assert cli.main(["publish", "t", "-"]) == 2
+    assert "stdin line 2: not UTF-8 text; nothing was published" in capsys.readouterr().err
+    assert len(mock.calls) == 0
