@@ -163,9 +163,12 @@ def _error(message: str, secrets: Sequence[str], hint: str = "") -> None:
         print(f"{PROG}: {hint}", file=sys.stderr)
 
 
-def _service_error(exc: AmsException, args: argparse.Namespace) -> str:
-    """``exc`` with the resource it is about (``topic 'alerts': ...``)."""
+def _service_error(exc: AmsException, args: argparse.Namespace, ams: Any) -> str:
+    """``exc`` with the resource it is about (``topic 'alerts': ...``; for a command on no
+    named resource, such as ``topics list``, the project)."""
     what = describe(args)
+    if not what and ams is not None and getattr(args, "need_project", True) and ams.project:
+        what = f"project {ams.project!r}"
     return f"{what}: {exc}" if what else str(exc)
 
 
@@ -203,10 +206,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         _error(str(exc), secrets, exc.hint)
         return exc.code
     except AmsArgumentException as exc:  # an invalid name or setting: nothing was sent
-        _error(_service_error(exc, args), secrets)
+        _error(_service_error(exc, args, ams), secrets)
         return 2
     except AmsException as exc:
-        _error(_service_error(exc, args), secrets, connection_hint(exc))
+        _error(_service_error(exc, args, ams), secrets, connection_hint(exc))
         return 1
     except KeyboardInterrupt:
         _error("interrupted", [])

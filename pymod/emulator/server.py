@@ -628,6 +628,8 @@ class FaultControl:
         return self._emulator._faults.config
 
     def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):  # not a FaultConfig field (and no recursion before __init__)
+            raise AttributeError(name)
         return getattr(self.config, name)
 
     def __eq__(self, other: object) -> bool:

@@ -657,3 +657,10 @@ def test_publish_stdin_lines_that_are_not_utf8(mock, monkeypatch, capsys):
     assert cli.main(["publish", "t", "-"]) == 2
     assert "stdin line 2: not UTF-8 text; nothing was published" in capsys.readouterr().err
     assert len(mock.calls) == 0
+
+
+def test_errors_of_project_wide_commands_name_the_project(mock, capsys):
+    mock.get(re.compile(rf"{re.escape(P)}/topics.*"), status=403, json={"error": {
+        "code": 403, "message": "Access to this resource is forbidden", "status": "FORBIDDEN"}})
+    assert cli.main(["topics", "list"]) == 1
+    assert capsys.readouterr().err.startswith(f"ams: error: project '{PROJECT}': ")
