@@ -131,3 +131,12 @@ def test_fixture_without_the_emulator_extra_says_what_to_install(pytester: pytes
     assert "ams_emulator: the AMS emulator needs uvicorn" in out
     assert "pip install 'pymod-ams[emulator]'" in out
     assert "Traceback" not in out and "During handling" not in out
+
+
+def test_from_env_with_a_client_certificate(ams_emulator):
+    cert, key = ams_emulator.issue_client_cert(ams_emulator.admin_name)
+    env = {"AMS_HOST": ams_emulator.endpoint, "AMS_CERT": cert, "AMS_KEY": key,
+           "AMS_CA": ams_emulator.ca_path, "AMS_PROJECT": ams_emulator.project}
+    with ArgoMessagingService.from_env(env, authn_port=ams_emulator.authn_port) as ams:
+        assert ams.token == ams_emulator.admin_token  # exchanged at the authn service
+        assert isinstance(ams.list_topics()["topics"], list)
