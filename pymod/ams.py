@@ -44,7 +44,7 @@ class ArgoMessagingService(SubscriptionsAPI, AccountsAPI, ServiceAPI):
     Args:
         endpoint: AMS host, optionally with ``:port`` (no scheme, no path).
         token: the AMS token. If empty, ``cert``/``key`` are exchanged for one at the
-            authentication service (spec section 11); with neither, AmsServiceException (400).
+            authentication service (see ``authn_port``); with neither, AmsServiceException (400).
         project: the default project of every project-scoped call.
         cert: path of an X.509 client certificate (PEM), used only without ``token``.
         key: path of the certificate's private key.
@@ -54,7 +54,8 @@ class ArgoMessagingService(SubscriptionsAPI, AccountsAPI, ServiceAPI):
         session: a :class:`requests.Session` to use instead of the client's own.
         timeout: default request timeout in seconds (or ``(connect, read)``); default 30.
         verify: True (default; honours ``REQUESTS_CA_BUNDLE``), a CA bundle path, or False.
-        retry_policy: a :class:`pymod.retry.RetryPolicy` (sleep cap, jitter, sleep function).
+        retry_policy: a :class:`pymod.retry.RetryPolicy`: sleep cap, jitter, sleep function, and
+            the client-wide ``retry`` used by every call that passes no ``retry`` of its own.
         pool_maxsize: kept-alive connections per host (raise it for many threads).
         max_message_bytes: refuse messages larger than this once stored (default 1,500,000).
         max_request_bytes: split publishes into requests of at most this many bytes.

@@ -169,8 +169,9 @@ class AmsPublishException(AmsException):
     Attributes:
         published_ids (list[str]): message ids of the messages that were published, in order; they
             correspond to the first ``len(published_ids)`` messages of the call.
-        unpublished (list[dict]): the messages (wire form) that were not confirmed, in order; pass them
-            to ``publish`` again to resume. If the failure was a lost connection, the server may have
+        unpublished (list[dict]): the messages that were not confirmed, in order, as wire-form dicts
+            (``{"attributes": {...}, "data": "<Base64>"}``), not AmsMessage objects; pass them to
+            ``publish`` again to resume. If the failure was a lost connection, the server may have
             stored some of them (see the docs on duplicates).
         unpublished_indices (list[int]): their positions in the original call.
         cause (AmsException): the error of the failed request (also ``__cause__``).

@@ -224,7 +224,11 @@ def main(argv: Optional[List[str]] = None) -> int:
     """``python -m pymod.demo [N]``: run the demo with N messages (default 10000)."""
     args = sys.argv[1:] if argv is None else argv
     n = int(args[0]) if args else 10_000
-    return run_demo(n=n)
+    try:
+        return run_demo(n=n)
+    except ModuleNotFoundError as exc:  # the [emulator] extra is missing: its hint, one line
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

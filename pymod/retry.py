@@ -38,7 +38,7 @@ import random
 import time
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
-from typing import Callable, Iterator, List, Optional, TypeVar
+from typing import Callable, Iterator, List, Optional, Tuple, TypeVar
 
 from pymod.amsexceptions import (
     AmsArgumentException,
@@ -80,6 +80,15 @@ class RetryPolicy:
         deadline: seconds a whole call may last, attempts and sleeps included, for every call of
             the client without its own ``deadline=``; None (default): no limit beyond each
             attempt's timeouts (an attempt ends within connect + read timeout).
+        retry: the client-wide number of extra attempts, used by every call that asks for no
+            retries of its own (its ``retry`` is 0, the default); a call's ``retry > 0`` wins,
+            with that call's ``retrysleep``/``retrybackoff``.
+        retrysleep: seconds between those attempts (when ``retrybackoff`` is None).
+        retrybackoff: exponential backoff of those attempts: ``retrybackoff * 2**(n-1)`` seconds
+            before extra attempt ``n`` (default 1: 1 s, 2 s, 4 s ...).
+
+    Example: ``ArgoMessagingService(..., retry_policy=RetryPolicy(retry=3))`` retries every call
+    up to three times after 1, 2 and 4 seconds (less jitter).
     """
 
     max_sleep: float = 300.0
@@ -87,6 +96,9 @@ class RetryPolicy:
     sleep: Callable[[float], None] = time.sleep
     rng: random.Random = field(default_factory=random.Random)
     deadline: Optional[float] = None
+    retry: int = 0
+    retrysleep: float = 1.0
+    retrybackoff: Optional[float] = 1.0
 
     def __post_init__(self) -> None:
         jitter, max_sleep = self.jitter, self.max_sleep
@@ -96,6 +108,16 @@ class RetryPolicy:
             raise AmsArgumentException(f"max_sleep must be a finite number >= 0, got {max_sleep!r}")
         if self.deadline is not None:
             check_deadline(self.deadline)
+        check_retry_args(self.retry, self.retrysleep, self.retrybackoff)
+
+    def resolve(
+        self, retry: int, retrysleep: float, retrybackoff: Optional[float]
+    ) -> Tuple[int, float, Optional[float]]:
+        """A call's ``(retry, retrysleep, retrybackoff)``: its own when it asks for retries
+        (``retry > 0``), else the policy's client-wide ones."""
+        if retry:
+            return retry, retrysleep, retrybackoff
+        return self.retry, self.retrysleep, self.retrybackoff
 
     def delays(
         self, retry: int, retrysleep: float = 60, retrybackoff: Optional[float] = None

@@ -1,6 +1,6 @@
 """The AMS v1 route table as data, and the one place where URLs are built.
 
-Every route of ``spec/ams-v1.md`` section 3 is listed once, keyed by the server's route id, with its
+Every route of the AMS v1 API is listed once, keyed by the server's route id, with its
 HTTP method and path template. Path variables are validated against the AMS name rule
 (``^[a-zA-Z0-9_-]+$``) and percent-quoted by :func:`format_path` before they can reach a URL, so a
 topic named ``../users`` or ``a?b`` raises :class:`~pymod.amsexceptions.AmsArgumentException` and is
@@ -32,7 +32,7 @@ __all__ = [
     "validate_name",
 ]
 
-#: The AMS rule for every name that appears in a URL path (spec section 2).
+#: The AMS rule for every name that appears in a URL path.
 NAME_RE = re.compile(r"[A-Za-z0-9_-]+")
 
 _VAR_RE = re.compile(r"{(\w+)}")
@@ -63,7 +63,7 @@ _P = "/projects/{project}"
 _T = _P + "/topics/{topic}"
 _S = _P + "/subscriptions/{subscription}"
 
-#: All 64 routes of AMS v1 (spec section 3), in the table's order.
+#: All 64 routes of AMS v1, in the order of the AMS API reference.
 ROUTES: Dict[str, Route] = {
     r.name: r
     for r in (
@@ -134,7 +134,7 @@ ROUTES: Dict[str, Route] = {
     )
 }
 
-#: The x509 token exchange of the separate authentication service (spec section 11). Its path is
+#: The X.509 token exchange of the separate authentication service. Its path is
 #: relative to the authn service root, not ``/v1`` of AMS.
 AUTHN_ROUTE = Route("auth:x509", "GET", "/v1/service-types/ams/hosts/{host}:authx509", ("host",))
 

@@ -125,7 +125,7 @@ class AmsHttpRequests:
 
     Args:
         endpoint: AMS host, optionally with a port (``"msg.example.org"``, ``"127.0.0.1:8443"``).
-        authn_port: port of the x509 authentication service (spec section 11).
+        authn_port: port of the X.509 authentication service that exchanges a certificate for a token.
         token: the AMS token sent as ``x-api-key``.
         cert: path of a client certificate (PEM), used only when no token is given.
         key: path of its private key.
@@ -628,7 +628,8 @@ class AmsHttpRequests:
             url: the full URL.
             body: dict/list (sent as JSON), a JSON ``str``/``bytes``, or None.
             route_name: the route id (``"topics:publish"``) or a legacy route name.
-            retry: extra attempts after the first one (0 = no retry).
+            retry: extra attempts after the first one (0 = the client's ``retry_policy``, which by
+                default retries nothing).
             retrysleep: seconds to sleep between attempts.
             retrybackoff: if set, sleep ``retrybackoff * 2**(n-1)`` before attempt ``n+1`` instead.
             check: the reply check of the route (see :meth:`_make_request`), run on every attempt.
@@ -647,6 +648,7 @@ class AmsHttpRequests:
         if seconds is None:
             seconds = self.retry_policy.deadline
         end = None if seconds is None else time.monotonic() + check_deadline(seconds)
+        retry, retrysleep, retrybackoff = self.retry_policy.resolve(retry, retrysleep, retrybackoff)
         if not retry:
             return self._make_request(url, body, route_name, check=check, deadline=end,
                                       **reqkwargs)

@@ -73,7 +73,7 @@ class _TopicRequired(TypedDict):
 
 
 class Topic(_TopicRequired, total=False):
-    """A topic (spec 4.1).
+    """A topic.
 
     Attributes:
         name: full name with a leading slash, ``/projects/DEMO/topics/alerts``.
@@ -120,7 +120,7 @@ class PublishResult(TypedDict):
 
 
 class Acl(TypedDict):
-    """A topic or subscription ACL (spec 4.6, 5.14).
+    """A topic or subscription ACL.
 
     Attributes:
         authorized_users: names of the users allowed to use the resource.
@@ -198,7 +198,7 @@ class RetryPolicyConfig(TypedDict, total=False):
 
 
 class PushConfig(TypedDict):
-    """A subscription's ``pushConfig`` (spec 5.1). Always present; for a pull subscription every
+    """A subscription's ``pushConfig``. Always present; for a pull subscription every
     field has its zero value (``type == ""``).
 
     Attributes:
@@ -237,7 +237,7 @@ class _SubscriptionRequired(TypedDict):
 
 
 class Subscription(_SubscriptionRequired, total=False):
-    """A subscription (spec 5.1).
+    """A subscription.
 
     Attributes:
         name: ``/projects/DEMO/subscriptions/alerts-sub``.
@@ -266,7 +266,7 @@ class SubscriptionList(TypedDict):
 
 
 class Offsets(TypedDict):
-    """``GET ...:offsets`` (spec 5.11).
+    """``GET ...:offsets``.
 
     Attributes:
         max: the topic's end offset (the offset the next published message will get).
@@ -312,7 +312,7 @@ class MessageReply(TypedDict):
 
 # ---- schemas (spec 6) ------------------------------------------------------------------------
 class Schema(TypedDict):
-    """A schema (spec 6.1).
+    """A schema.
 
     Attributes:
         uuid: the schema's UUID.
@@ -345,7 +345,7 @@ class _ProjectRequired(TypedDict):
 
 
 class Project(_ProjectRequired, total=False):
-    """A project (spec 7.1).
+    """A project.
 
     Attributes:
         name: the project name.
@@ -396,7 +396,7 @@ class _UserRequired(TypedDict):
 
 
 class User(_UserRequired, total=False):
-    """A user object (spec 8.1). The facade returns :class:`pymod.AmsUser` objects built from
+    """A user object. The facade returns :class:`pymod.AmsUser` objects built from
     it; this shape is what the wire carries.
 
     Attributes:
@@ -452,7 +452,7 @@ class _RegistrationRequired(TypedDict):
 
 
 class Registration(_RegistrationRequired, total=False):
-    """A user registration (spec 9).
+    """A user registration.
 
     Attributes:
         uuid: the registration's UUID.
@@ -500,7 +500,7 @@ class MetricPoint(TypedDict):
 
 
 class Metric(TypedDict):
-    """One metric (spec 10.1).
+    """One metric.
 
     Attributes:
         metric: e.g. ``topic.number_of_messages``.
@@ -532,7 +532,7 @@ class MetricList(TypedDict):
 
 
 class ProjectVaMetrics(TypedDict):
-    """One project in a VA report (spec 10.3).
+    """One project in a VA report.
 
     Attributes:
         project: the project name.
@@ -566,7 +566,7 @@ class ProjectsMetrics(TypedDict):
 
 
 class VaReport(TypedDict):
-    """``GET /v1/metrics/va_metrics`` (spec 10.3).
+    """``GET /v1/metrics/va_metrics``.
 
     Attributes:
         projects_metrics: per-project figures and totals.
@@ -582,7 +582,7 @@ class VaReport(TypedDict):
 
 
 class UsageReport(TypedDict):
-    """``GET /v1/users/usageReport`` (spec 10.4).
+    """``GET /v1/users/usageReport``.
 
     Attributes:
         va_metrics: the VA report of the projects the caller administers.
@@ -610,7 +610,7 @@ class _StatusRequired(TypedDict):
 
 
 class Status(_StatusRequired, total=False):
-    """``GET /v1/status`` (spec 10.2).
+    """``GET /v1/status``.
 
     Attributes:
         status: ``"ok"`` or ``"warning"``.
@@ -631,7 +631,7 @@ class _VersionRequired(TypedDict):
 
 
 class Version(_VersionRequired, total=False):
-    """``GET /v1/version`` (spec 10.5).
+    """``GET /v1/version``.
 
     Attributes:
         build_time: build time of the service.

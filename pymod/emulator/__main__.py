@@ -54,6 +54,12 @@ def build_parser(prog: str = "python -m pymod.emulator") -> argparse.ArgumentPar
         help="largest accepted message in bytes (default: 1500000)",
     )
     parser.add_argument(
+        "--env-file",
+        metavar="PATH",
+        help="write AMS_HOST, AMS_TOKEN, AMS_PROJECT and AMS_CA to PATH (mode 0600) as "
+        "'export' lines, for '. PATH' in shells and cron",
+    )
+    parser.add_argument(
         "--log-level",
         default="warning",
         choices=["critical", "error", "warning", "info", "debug", "trace"],
@@ -83,15 +89,7 @@ def build_parser(prog: str = "python -m pymod.emulator") -> argparse.ArgumentPar
 
 def connection_info(emu: Emulator) -> str:
     """The text printed at startup: everything a client needs to connect."""
-    exports = " ".join(
-        f"{name}={shlex.quote(value)}"
-        for name, value in (
-            ("AMS_HOST", emu.endpoint),
-            ("AMS_TOKEN", emu.admin_token),
-            ("AMS_PROJECT", emu.project),
-            ("AMS_CA", emu.ca_path),
-        )
-    )
+    exports = " ".join(f"{name}={shlex.quote(value)}" for name, value in emu.env().items())
     lines = [
         "AMS emulator running",
         f"  endpoint:    {emu.endpoint}",
@@ -149,9 +147,22 @@ def main(argv: Optional[List[str]] = None, *, prog: str = "python -m pymod.emula
         try:
             emu.start()
         except OSError as exc:
-            print(f"error: cannot start the emulator: {exc}", file=sys.stderr)
+            print(f"error: cannot start the emulator: {exc.strerror or exc}", file=sys.stderr)
             return 1
+        except ModuleNotFoundError as exc:  # the [emulator] extra is missing
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        if args.env_file:
+            try:
+                emu.write_env_file(args.env_file)
+            except OSError as exc:
+                print(f"error: cannot write {args.env_file}: {exc.strerror or exc}",
+                      file=sys.stderr)
+                return 1
         print(connection_info(emu), file=out, flush=True)
+        if args.env_file:
+            print(f"Settings written to {args.env_file}: load them with '. {args.env_file}'",
+                  file=out, flush=True)
         while not stop.wait(0.5):
             if not emu.running:
                 print("error: the emulator stopped unexpectedly", file=sys.stderr)

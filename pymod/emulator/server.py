@@ -19,6 +19,8 @@ The push worker (:mod:`pymod.emulator.push`) runs there too.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import errno
 import functools
 import importlib.util
 import os
@@ -29,7 +31,7 @@ import ssl
 import tempfile
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Tuple, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, Dict, Iterator, List, Optional, Tuple, TypeVar
 
 from pymod.emulator.faults import CONNECTION_EXTENSION, FaultConfig, FaultInjector
 
@@ -37,7 +39,7 @@ if TYPE_CHECKING:
     from pymod.emulator.store import Store
     from pymod.emulator.tls import EmulatorCA
 
-__all__ = ["Emulator"]
+__all__ = ["Emulator", "FaultControl"]
 
 T = TypeVar("T")
 
@@ -51,8 +53,12 @@ _TOKEN_FILE = "admin-token"  # noqa: S105 - a file name, not a secret
 _TLS_DIR = "tls"
 _START_TIMEOUT = 15.0
 _STOP_TIMEOUT = 15.0
-# Seconds a stopping server waits for in-flight requests (e.g. long pulls).
-_GRACEFUL_SHUTDOWN = 2
+# Seconds a stopping server waits for in-flight requests. Long pulls and delay faults end at
+# once on shutdown; what is left is a request still arriving (a client that sent half a body),
+# which would otherwise hold every stop for uvicorn's grace period.
+_GRACEFUL_SHUTDOWN = 0.25
+#: The extra that installs what a running emulator needs.
+EXTRA_HINT = "pip install 'pymod-ams[emulator]'"
 
 
 def _new_token() -> str:
@@ -60,18 +66,48 @@ def _new_token() -> str:
     return secrets.token_hex(32)
 
 
-def _bind(port: int) -> socket.socket:
-    """Bind a listening-ready TCP socket on :data:`HOST` (``port=0``: OS-chosen)."""
+def _bind(port: int, what: str = "AMS") -> socket.socket:
+    """Bind a listening-ready TCP socket on :data:`HOST` (``port=0``: OS-chosen).
+
+    Raises:
+        OSError: the port cannot be bound; for a port in use (``errno.EADDRINUSE``) the message
+            names the port and the option to change it.
+    """
     # proto=IPPROTO_TCP matters: asyncio only sets TCP_NODELAY on accepted sockets of
     # that protocol, and without it every response pays a ~40 ms Nagle/delayed-ACK stall.
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((HOST, port))
-    except OSError:
+    except OSError as exc:
         sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            option = "--port" if what == "AMS" else "--authn-port"
+            raise OSError(
+                exc.errno,
+                f"{what} port {port} on {HOST} is already in use (another emulator or server?); "
+                f"stop it, or choose another port ({option} N, or 0 for a free one)",
+            ) from None
         raise
     return sock
+
+
+def _import_runtime() -> None:
+    """Import what a running emulator needs, or say which extra installs it.
+
+    Raises:
+        ModuleNotFoundError: a dependency of the ``[emulator]`` extra is missing (the message
+            names it and :data:`EXTRA_HINT`).
+    """
+    try:
+        import starlette  # noqa: F401
+        import trustme  # noqa: F401
+        import uvicorn  # noqa: F401
+    except ModuleNotFoundError as exc:
+        raise ModuleNotFoundError(
+            f"the AMS emulator needs {exc.name}, which is not installed: {EXTRA_HINT}",
+            name=exc.name,
+        ) from None
 
 
 def _tls_extension(transport: asyncio.BaseTransport) -> Dict[str, Any]:
@@ -261,6 +297,41 @@ class Emulator:
             raise RuntimeError("the emulator has not been started")
         return self._store
 
+    def env(self) -> Dict[str, str]:
+        """The client settings as ``AMS_*`` environment variables: ``AMS_HOST``, ``AMS_TOKEN``,
+        ``AMS_PROJECT``, ``AMS_CA`` (what :meth:`ArgoMessagingService.from_env
+        <pymod.ams.ArgoMessagingService.from_env>` and the ``ams`` command read)."""
+        return {
+            "AMS_HOST": self.endpoint,
+            "AMS_TOKEN": self.admin_token,
+            "AMS_PROJECT": self.project,
+            "AMS_CA": self.ca_path,
+        }
+
+    def write_env_file(self, path: str | os.PathLike[str]) -> str:
+        """Write :meth:`env` as a shell file (``export AMS_HOST=... AMS_TOKEN=...``, readable by
+        its owner only, mode 0600) and return its path. ``. PATH`` in a shell, or cron, loads it.
+
+        Raises:
+            OSError: the file cannot be written.
+        """
+        import shlex
+
+        target = os.fspath(path)
+        lines = [f"export {name}={shlex.quote(value)}" for name, value in self.env().items()]
+        tmp = f"{target}.tmp{os.getpid()}"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                fh.write("# AMS emulator settings, written by 'ams emulator --env-file'\n")
+                fh.write("\n".join(lines) + "\n")
+            os.replace(tmp, target)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+        return target
+
     def __repr__(self) -> str:
         state = "running" if self.running else "stopped"
         where = self.endpoint if self.port else "unbound"
@@ -335,9 +406,16 @@ class Emulator:
         self._faults.configure(None)
 
     @property
-    def faults(self) -> FaultConfig:
-        """The active fault configuration."""
-        return self._faults.config
+    def faults(self) -> FaultControl:
+        """The active fault configuration (``emu.faults.rate``, ``emu.faults.describe()``);
+        called, a context manager that injects faults for a block only::
+
+            with emu.faults(rate=0.2, kinds=("503", "reset-before"), seed=1):
+                ...                        # faults here
+            ...                            # the previous configuration again (usually none)
+
+        See :class:`FaultControl`."""
+        return FaultControl(self)
 
     def fault_counts(self) -> Dict[str, int]:
         """Faults injected so far, by kind."""
@@ -385,6 +463,7 @@ class Emulator:
 
     def _prepare(self) -> None:
         """Create TLS material, the store, the apps and the sockets (caller's thread)."""
+        _import_runtime()
         import uvicorn
 
         from pymod.emulator.app import create_app
@@ -408,7 +487,7 @@ class Emulator:
 
         main_sock = _bind(self._requested_port)
         self._sockets.append(main_sock)
-        authn_sock = _bind(self._requested_authn_port)
+        authn_sock = _bind(self._requested_authn_port, "authn")
         self._sockets.append(authn_sock)
         self.port = main_sock.getsockname()[1]
         self.authn_port = authn_sock.getsockname()[1]
@@ -528,6 +607,50 @@ class Emulator:
         self._faults.shutdown()
         for server, _ in self._servers:
             server.should_exit = True
+
+
+class FaultControl:
+    """What :attr:`Emulator.faults` returns: the active :class:`FaultConfig` (its fields and
+    methods read through, ``==`` compares it) and, called, a context manager.
+
+    ``emu.faults(config)`` or ``emu.faults(rate=..., kinds=..., seed=..., ...)`` (the
+    :class:`FaultConfig` fields) sets the faults when the ``with`` block starts, yields the
+    :class:`FaultConfig`, and restores the previous configuration when the block ends, also on
+    an exception.
+    """
+
+    def __init__(self, emulator: Emulator) -> None:
+        self._emulator = emulator
+
+    @property
+    def config(self) -> FaultConfig:
+        """The active configuration."""
+        return self._emulator._faults.config
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):  # not a FaultConfig field (and no recursion before __init__)
+            raise AttributeError(name)
+        return getattr(self.config, name)
+
+    def __eq__(self, other: object) -> bool:
+        return self.config == (other.config if isinstance(other, FaultControl) else other)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return repr(self.config)
+
+    @contextlib.contextmanager
+    def __call__(self, config: Optional[FaultConfig] = None, **fields: Any) -> Iterator[FaultConfig]:
+        if config is not None and fields:
+            raise TypeError("give a FaultConfig or its fields, not both")
+        active = config if config is not None else FaultConfig(**fields)
+        previous = self.config
+        self._emulator.set_faults(active)
+        try:
+            yield active
+        finally:
+            self._emulator.set_faults(previous)
 
 
 class _NotStartedApp:

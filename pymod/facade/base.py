@@ -87,6 +87,36 @@ class FacadeBase(AmsHttpRequests):
             max_reply_bytes=max_reply_bytes,
         )
 
+    @classmethod
+    def from_env(
+        cls: Type[_Facade], environ: Optional[Mapping[str, str]] = None, **kwargs: Any
+    ) -> _Facade:
+        """A client configured by ``AMS_*`` environment variables.
+
+        Reads ``AMS_HOST`` (required), ``AMS_TOKEN`` or ``AMS_TOKEN_FILE`` (or ``AMS_CERT`` and
+        ``AMS_KEY`` for an X.509 login), ``AMS_PROJECT``, ``AMS_CA`` (CA bundle to verify the
+        server), ``AMS_TIMEOUT`` (seconds) and ``AMS_RETRY``/``AMS_RETRY_BACKOFF`` (a client-wide
+        :class:`~pymod.retry.RetryPolicy`); see :mod:`pymod.envconfig`. Empty variables count as
+        unset.
+
+        Args:
+            environ: the variables (default ``os.environ``).
+            kwargs: constructor keywords that win over the environment (``session=``,
+                ``retry_policy=``, ``authn_port=`` ...).
+
+        Returns:
+            the client (no request is made, except the X.509 login without a token).
+
+        Raises:
+            AmsArgumentException: a variable is missing or invalid; the message names it and
+                never contains the token.
+        """
+        from pymod.envconfig import client_kwargs
+
+        settings = client_kwargs(environ)
+        settings.update(kwargs)
+        return cls(**settings)
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}(endpoint={self.endpoint!r}, project={self.project!r})"
 
@@ -138,6 +168,7 @@ class FacadeBase(AmsHttpRequests):
 
 
 T = TypeVar("T")
+_Facade = TypeVar("_Facade", bound="FacadeBase")
 
 
 def store_acl(obj: Union[AmsTopic, AmsSubscription], reply: Acl) -> Acl:

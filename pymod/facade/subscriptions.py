@@ -392,6 +392,7 @@ class SubscriptionsAPI(TopicsAPI):
         Raises:
             AmsException: the last error once the attempts are used up.
         """
+        retry, retrysleep, retrybackoff = self.retry_policy.resolve(retry, retrysleep, retrybackoff)
         delays = self.retry_policy.iter_delays(retry, retrysleep, retrybackoff)
         while True:
             msgs = self.pull_sub(sub, num, return_immediately, retry, retrysleep, retrybackoff,

@@ -7,6 +7,7 @@ import base64
 import datetime
 import io
 import json
+import os
 import re
 from typing import Any, Dict, Iterator, List
 from urllib.parse import parse_qs, urlsplit
@@ -24,7 +25,9 @@ ENV = {"AMS_HOST": HOST, "AMS_TOKEN": TOKEN, "AMS_PROJECT": PROJECT}
 
 @pytest.fixture(autouse=True)
 def env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("AMS_HOST", "AMS_TOKEN", "AMS_PROJECT", "AMS_CA", "AMS_CERT", "AMS_KEY"):
+    from pymod.envconfig import ENV_VARS
+
+    for name in ENV_VARS:
         monkeypatch.delenv(name, raising=False)
     for name, value in ENV.items():
         monkeypatch.setenv(name, value)
@@ -344,7 +347,9 @@ def test_publish_failure_midway_says_where_to_resume(mock, tmp_path, capsys):
         "code": 403, "message": "Access to this resource is forbidden", "status": "FORBIDDEN"}})
     assert cli.main(["publish", "t", "--file", str(path), "--batch", "2"]) == 1
     err = capsys.readouterr().err
-    assert "after 2 message(s) were published (resume from line 3)" in err
+    assert "topic 't': " in err and "HTTP 403" in err
+    assert "published 2 message(s) (lines up to 2); not published: line 3 and everything" in err
+    assert "resume with --skip 2" in err
     assert len(error_lines(err)) == 1
 
 
@@ -353,7 +358,7 @@ def test_publish_progress_bar_on_request(mock, tmp_path, capsys):
     path.write_text('{"data": "a"}\n{"data": "b"}\n')
     mock.post(f"{P}/topics/t:publish", json={"messageIds": ["0", "1"]})
     assert cli.main(["publish", "t", "--file", str(path), "--progress"]) == 0
-    assert "2/2" in capsys.readouterr().err
+    assert "published: 2 msg" in capsys.readouterr().err
 
 
 # ---- pull / consume ------------------------------------------------------------------------
@@ -420,3 +425,247 @@ def test_message_record_for_message_without_data():
     msg = AmsMessage._from_wire({"messageId": "3", "attributes": {"a": "b"}})
     record = cli.message_record("projects/P/subscriptions/s:3", msg)
     assert record["data"] == "" and record["attributes"] == {"a": "b"}
+
+
+# ---- publish: input read once, consume records, --skip, --retry ----------------------------
+def _pipe_stdin(monkeypatch: pytest.MonkeyPatch, data: bytes) -> None:
+    """Make sys.stdin the read end of a real pipe holding ``data`` (a stream, not a file)."""
+    import os
+    import sys
+
+    read_fd, write_fd = os.pipe()
+    os.write(write_fd, data)
+    os.close(write_fd)
+    monkeypatch.setattr(sys, "stdin", open(read_fd, encoding="utf-8"))  # noqa: SIM115
+
+
+def _ok(mock: responses.RequestsMock, *ids: str) -> None:
+    mock.post(f"{P}/topics/t:publish", json={"messageIds": list(ids)})
+
+
+def test_publish_file_dash_reads_stdin_once(mock, monkeypatch, capsys):
+    _pipe_stdin(monkeypatch, b'{"data": "a"}\n{"data": "b", "attributes": {"k": "v"}}\n')
+    _ok(mock, "0", "1")
+    assert cli.main(["publish", "t", "--file", "-"]) == 0
+    sent = body_of(mock.calls[0])["messages"]
+    assert [m["data"] for m in sent] == [b64("a"), b64("b")] and sent[1]["attributes"] == {"k": "v"}
+    assert "published 2 message(s) to t" in capsys.readouterr().out
+
+
+def test_publish_accepts_consume_records(mock, tmp_path):
+    record = {"ackId": "projects/X/subscriptions/s:4", "messageId": "4",
+              "publishTime": "2024-05-02T09:50:01.5Z", "attributes": {"k": "v"}, "data": "hi"}
+    path = tmp_path / "saved.jsonl"
+    path.write_text(json.dumps(record) + "\n")
+    _ok(mock, "0")
+    _ok(mock, "1")
+    assert cli.main(["publish", "t", "--file", str(path)]) == 0
+    assert body_of(mock.calls[0])["messages"] == [{"data": b64("hi"), "attributes": {"k": "v"}}]
+    assert cli.main(["publish", "t", "--file", str(path), "--keep-ids"]) == 0
+    assert body_of(mock.calls[1])["messages"][0]["attributes"] == {
+        "k": "v", "original_ackId": "projects/X/subscriptions/s:4", "original_messageId": "4",
+        "original_publishTime": "2024-05-02T09:50:01.5Z"}
+
+
+def test_publish_skip_resumes_after_n_lines(mock, tmp_path, capsys):
+    path = tmp_path / "msgs.jsonl"
+    path.write_text("".join(json.dumps({"data": f"m{i}"}) + "\n" for i in range(5)))
+    _ok(mock, "3", "4")
+    assert cli.main(["publish", "t", "--file", str(path), "--skip", "3", "--json"]) == 0
+    assert [m["data"] for m in body_of(mock.calls[0])["messages"]] == [b64("m3"), b64("m4")]
+    assert json.loads(capsys.readouterr().out)["skipped"] == 3
+
+
+def test_publish_bad_line_after_a_sent_batch_says_what_was_published(mock, tmp_path, capsys):
+    path = tmp_path / "msgs.jsonl"
+    path.write_text('{"data": "a"}\n{"data": "b"}\n{"data": "c"}\nnot json\n')
+    _ok(mock, "0", "1")
+    assert cli.main(["publish", "t", "--file", str(path), "--batch", "2"]) == 2
+    err = capsys.readouterr().err
+    assert "line 4: not JSON" in err and "published 2 message(s) (lines up to 2)" in err
+    assert "not published: line 3 and everything after it; resume with --skip 2" in err
+    assert len(mock.calls) == 1 and len(error_lines(err)) == 1
+
+
+def test_publish_dry_run_sends_nothing(mock, tmp_path, capsys):
+    path = tmp_path / "msgs.jsonl"
+    path.write_text('{"data": "a"}\n\n{"data": "b"}\n')
+    assert cli.main(["publish", "t", "--file", str(path), "--dry-run"]) == 0
+    assert "dry run: 2 valid message(s)" in capsys.readouterr().out and len(mock.calls) == 0
+
+
+@pytest.mark.parametrize("how", [["--retry", "2", "--retry-backoff", "0"], "env"])
+def test_publish_retry_goes_through_the_client_policy(mock, tmp_path, monkeypatch, capsys, how):
+    if how == "env":
+        monkeypatch.setenv("AMS_RETRY", "2")
+        monkeypatch.setenv("AMS_RETRY_BACKOFF", "0")
+        how = []
+    path = tmp_path / "msgs.jsonl"
+    path.write_text('{"data": "a"}\n')
+    mock.post(f"{P}/topics/t:publish", status=503, body="<html>503</html>", content_type="text/html")
+    mock.post(f"{P}/topics/t:publish", status=503, body="<html>503</html>", content_type="text/html")
+    _ok(mock, "0")
+    assert cli.main(["publish", "t", "--file", str(path), *how]) == 0
+    assert len(mock.calls) == 3
+
+
+def test_publish_without_retry_stops_at_the_first_fault(mock, tmp_path, capsys):
+    path = tmp_path / "msgs.jsonl"
+    path.write_text('{"data": "a"}\n')
+    mock.post(f"{P}/topics/t:publish", status=503, body="<html>503</html>", content_type="text/html")
+    assert cli.main(["publish", "t", "--file", str(path)]) == 1
+    err = capsys.readouterr().err
+    assert "nothing was published" in err and "topic 't'" in err and "HTTP 503" in err
+
+
+# ---- settings: --token-file, AMS_TIMEOUT, --version -----------------------------------------
+def test_token_file_flag_replaces_the_token_variable(mock, tmp_path, capsys):
+    path = tmp_path / "token"
+    path.write_text("FiLeToKeN\n")
+    mock.get(re.compile(rf"{re.escape(P)}/topics.*"), json={"topics": [], "nextPageToken": ""})
+    assert cli.main(["--token-file", str(path), "topics", "list"]) == 0
+    assert mock.calls[0].request.headers["x-api-key"] == "FiLeToKeN"
+
+
+def test_missing_token_file_is_named(capsys):
+    assert cli.main(["--token-file", "/nonexistent/token", "topics", "list"]) == 2
+    err = capsys.readouterr().err
+    assert "cannot read the token file '/nonexistent/token'" in err and TOKEN not in err
+
+
+def test_timeout_from_the_environment(monkeypatch, capsys):
+    monkeypatch.setenv("AMS_TIMEOUT", "2.5")
+    args = cli.build_parser().parse_args(["topics", "list"])
+    assert cli.make_client(cli.settings_from(args, dict(os.environ))).timeout == 2.5
+    monkeypatch.setenv("AMS_TIMEOUT", "never")
+    assert cli.main(["topics", "list"]) == 2
+    assert "AMS_TIMEOUT (--timeout) must be a number > 0" in capsys.readouterr().err
+
+
+def test_version(capsys):
+    from pymod import __version__
+
+    assert cli.main(["--version"]) == 0
+    assert capsys.readouterr().out.strip() == f"ams (pymod-ams) {__version__}"
+
+
+def test_python_dash_m_pymod_runs_the_command():
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "pymod", "--version"], capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 0 and done.stdout.startswith("ams (pymod-ams) ")
+
+
+# ---- resource names, hints, missing extras, Ctrl+C -------------------------------------------
+def test_errors_name_the_resource(mock, capsys):
+    mock.put(f"{P}/topics/alerts", status=409, json={"error": {
+        "code": 409, "message": "Topic already exists", "status": "ALREADY_EXISTS"}})
+    mock.put(f"{P}/subscriptions/s1", status=404, json={"error": {
+        "code": 404, "message": "Topic doesn't exist", "status": "NOT_FOUND"}})
+    assert cli.main(["topics", "create", "alerts"]) == 1
+    assert cli.main(["subs", "create", "s1", "--topic", "nope"]) == 1
+    err = error_lines(capsys.readouterr().err)
+    assert err[0].startswith("ams: error: topic 'alerts': ") and "Topic already exists" in err[0]
+    assert err[1].startswith("ams: error: subscription 's1' (topic 'nope'): ")
+
+
+@pytest.mark.parametrize("error, hint", [
+    ("[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed", "set AMS_CA"),
+    ("NameResolutionError: Failed to resolve 'nohost' ([Errno -2] Name or service not known)",
+     "does not resolve"),
+    ("NewConnectionError: Failed to establish a new connection: [Errno 111] Connection refused",
+     "nothing listens"),
+])
+def test_connection_failures_get_a_one_line_hint(mock, capsys, error, hint):
+    import requests
+
+    mock.get(f"{P}/topics/t", body=requests.ConnectionError(error))
+    assert cli.main(["topics", "show", "t"]) == 1
+    lines = error_lines(capsys.readouterr().err)
+    assert len(lines) == 2 and lines[1].startswith("ams: hint: ") and hint in lines[1]
+
+
+def test_other_errors_get_no_hint(mock, capsys):
+    mock.get(f"{P}/topics/t", status=404, json={"error": {"code": 404, "message": "no",
+                                                          "status": "NOT_FOUND"}})
+    assert cli.main(["topics", "show", "t"]) == 1
+    assert "hint" not in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv", [["demo", "-n", "5"], ["emulator"]])
+def test_missing_emulator_extra_is_a_hint(monkeypatch, capsys, argv):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "uvicorn", None)  # as if [emulator] were not installed
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err
+    assert "pip install 'pymod-ams[emulator]'" in err and "uvicorn" in err
+    assert "Traceback" not in err
+
+
+def test_consume_interrupted_by_sigint_exits_130(mock, monkeypatch, capsys):
+    import signal
+
+    from pymod.consumer import Consumer, ConsumeResult
+
+    def run(self: Consumer) -> ConsumeResult:
+        return ConsumeResult(stop_reason="signal", signal=signal.Signals.SIGINT.name)
+
+    monkeypatch.setattr(Consumer, "run", run)
+    assert cli.main(["consume", "s", "--follow"]) == 130
+    assert "stopped: signal" in capsys.readouterr().err
+
+
+def test_consume_progress_counter(mock, capsys):
+    mock.get(f"{P}/subscriptions/s", json={"name": "x", "ackDeadlineSeconds": 10})
+    mock.post(f"{P}/subscriptions/s:pull", body=received(wire(0, b64("a")), wire(1, b64("b"))))
+    mock.post(f"{P}/subscriptions/s:acknowledge", body="{}")
+    mock.post(f"{P}/subscriptions/s:pull", body=received())
+    assert cli.main(["consume", "s", "--progress"]) == 0
+    assert "consumed: 2 msg" in capsys.readouterr().err
+
+
+def test_progress_redraws_at_most_once_per_interval():
+    from pymod.cli.progress import Progress
+
+    now = [0.0]
+    stream = io.StringIO()
+    progress = Progress("published", stream, True, interval=1.0, clock=lambda: now[0])
+    for step in range(10):  # 10 updates within 0.9 s: no redraw yet
+        now[0] = step * 0.1
+        progress.update(5)
+    assert stream.getvalue() == ""
+    now[0] = 2.0
+    progress.update(50)
+    progress.close()
+    assert stream.getvalue().splitlines() == ["published: 100 msg (50 msg/s)"] * 2
+    quiet = io.StringIO()
+    off = Progress("x", quiet, False, clock=lambda: now[0])
+    off.update(3)
+    off.close()
+    assert quiet.getvalue() == "" and off.count == 3
+
+
+def test_keep_ids_refuses_to_overwrite_an_attribute(mock, tmp_path, capsys):
+    path = tmp_path / "saved.jsonl"
+    path.write_text(json.dumps({"messageId": "4", "data": "x",
+                                "attributes": {"original_messageId": "mine"}}) + "\n")
+    assert cli.main(["publish", "t", "--file", str(path), "--keep-ids"]) == 2
+    assert "line 1: --keep-ids: the attribute original_messageId exists" in capsys.readouterr().err
+    assert len(mock.calls) == 0
+
+
+def test_publish_stdin_lines_that_are_not_utf8(mock, monkeypatch, capsys):
+    _pipe_stdin(monkeypatch, b"fine\n\xff\xfe\n")
+    assert cli.main(["publish", "t", "-"]) == 2
+    assert "stdin line 2: not UTF-8 text; nothing was published" in capsys.readouterr().err
+    assert len(mock.calls) == 0
+
+
+def test_errors_of_project_wide_commands_name_the_project(mock, capsys):
+    mock.get(re.compile(rf"{re.escape(P)}/topics.*"), status=403, json={"error": {
+        "code": 403, "message": "Access to this resource is forbidden", "status": "FORBIDDEN"}})
+    assert cli.main(["topics", "list"]) == 1
+    assert capsys.readouterr().err.startswith(f"ams: error: project '{PROJECT}': ")

@@ -196,6 +196,7 @@ def test_client_defaults_apply_when_no_reqkwargs(rsps):
 # ---- every public method of the facade is tested ---------------------------------------------
 #: Facade methods whose tests are not rows of a route table, with where they are tested.
 TESTED_ELSEWHERE = {
+    "from_env": "test_from_env.py::test_from_env_*",
     "iter_topics": "test_facade_topics.py::test_iter_topics_walks_pages",
     "iter_subs": "test_facade_subscriptions.py::test_iter_subs_walks_pages_and_filters_by_topic",
     "iter_users": "test_facade_accounts.py::test_iter_users_walks_pages",
