@@ -47,6 +47,7 @@ from pymod.cli.common import (
     Settings,
     connection_hint,
     describe,
+    error_text,
     make_client,
     message_record,
     missing_extra,
@@ -169,7 +170,7 @@ def _service_error(exc: AmsException, args: argparse.Namespace, ams: Any) -> str
     what = describe(args)
     if not what and ams is not None and getattr(args, "need_project", True) and ams.project:
         what = f"project {ams.project!r}"
-    return f"{what}: {exc}" if what else str(exc)
+    return f"{what}: {error_text(exc)}" if what else error_text(exc)
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

@@ -12,7 +12,12 @@ import ssl
 from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Any, Callable, Dict, Iterator, Mapping, Optional, Tuple, TypeVar
 
-from pymod.amsexceptions import AmsArgumentException, AmsConnectionException, AmsException
+from pymod.amsexceptions import (
+    AmsArgumentException,
+    AmsConnectionException,
+    AmsException,
+    AmsServiceException,
+)
 from pymod.amsmsg import AmsMessage
 
 if TYPE_CHECKING:
@@ -144,6 +149,16 @@ def _causes(exc: BaseException) -> Iterator[BaseException]:
                     getattr(item, "exp", None), *getattr(item, "args", ())):
             if isinstance(nxt, BaseException):
                 todo.append(nxt)
+
+
+def error_text(exc: BaseException) -> str:
+    """``exc`` for a person: an AMS error as ``message (HTTP code STATUS)``, instead of the
+    dict text that ``str()`` gives for argo-ams-library compatibility; anything else as
+    ``str()``."""
+    if isinstance(exc, AmsServiceException):
+        status = f" {exc.status}" if exc.status else ""
+        return f"{exc.msg} (HTTP {exc.code}{status})"
+    return str(exc)
 
 
 def connection_hint(exc: AmsException) -> str:

@@ -22,6 +22,7 @@ from pymod.amsmsg import AmsMessage, check_attributes
 from pymod.cli.common import (
     CliError,
     connection_hint,
+    error_text,
     key_value,
     non_negative_int,
     positive_int,
@@ -227,7 +228,7 @@ class _Run:
             self.published += done
             self.progress.update(done)
             cause = exc.cause if isinstance(exc, AmsPublishException) else exc
-            error = self.failure(self.chunk[done][0], f"topic {self.args.topic!r}: {cause}",
+            error = self.failure(self.chunk[done][0], f"topic {self.args.topic!r}: {error_text(cause)}",
                                  code=1, maybe_stored=isinstance(cause, AmsConnectionException))
             error.hint = connection_hint(cause)
             raise error from None

@@ -562,7 +562,7 @@ def test_python_dash_m_pymod_runs_the_command():
 def test_errors_name_the_resource(mock, capsys):
     mock.put(f"{P}/topics/alerts", status=409, json={"error": {
         "code": 409, "message": "Topic already exists", "status": "ALREADY_EXISTS"}})
-    mock.put(f"{P}/subscriptions/s1", status=404, json={"error": {
+    mock.get(f"{P}/topics/nope", status=404, json={"error": {  # create_sub looks the topic up
         "code": 404, "message": "Topic doesn't exist", "status": "NOT_FOUND"}})
     assert cli.main(["topics", "create", "alerts"]) == 1
     assert cli.main(["subs", "create", "s1", "--topic", "nope"]) == 1
