@@ -37,6 +37,8 @@ __all__ = [
     "AmsServiceException",
     "AmsTimeoutException",
     "exception_from_reply",
+    "mask",
+    "redact",
 ]
 
 #: Statuses a load balancer answers with its own (HTML) page.
@@ -122,7 +124,7 @@ class AmsConnectionException(AmsException):
     """
 
     def __init__(self, exp: BaseException, request: str) -> None:
-        self.exp = exp
+        self.exp = _scrubbed(exp)
         self.route = str(request)
         self.msg = f"While trying the [{self.route}]: {type(exp).__name__}: {_short(exp)}"
         super().__init__(self.msg)
@@ -194,6 +196,32 @@ class AmsPublishException(AmsException):
         return self.msg
 
 
+def _scrubbed(exp: BaseException) -> BaseException:
+    """``exp`` itself, or, if it or an exception in its chain would show a token (a
+    ``users:byToken`` URL in its text or ``url``, or a ``request`` with its headers), a copy
+    of the same type whose only content is the redacted text (a ``RuntimeError`` naming the
+    type when the type cannot be built from a text)."""
+    seen: List[BaseException] = []
+    current: Optional[BaseException] = exp
+    leaks = False
+    while current is not None and len(seen) < 16 and not leaks:
+        seen.append(current)
+        text = str(current) + " " + str(getattr(current, "url", "") or "")
+        leaks = getattr(current, "request", None) is not None or redact(text) != text
+        current = current.__cause__ or current.__context__
+    if not leaks:
+        return exp
+    text = redact(str(exp))
+    try:
+        copy = type(exp)(text)
+    except Exception:  # noqa: BLE001 - any constructor signature
+        copy = RuntimeError(f"{type(exp).__name__}: {text}")
+    for attr in ("request", "response"):
+        if getattr(copy, attr, None) is not None:  # pragma: no cover - a type that insists
+            copy = RuntimeError(f"{type(exp).__name__}: {text}")
+    return copy
+
+
 def _id_range(ids: Sequence[str]) -> str:
     if not ids:
         return "none"
@@ -209,6 +237,33 @@ def redact(text: str) -> str:
     ``***``."""
     text = _TOKEN_IN_PATH.sub(r"\1***", text)
     return _KEY_IN_QUERY.sub(r"\1***", text)
+
+
+#: Shortest piece of a cut secret that :func:`mask` hides at a cut (shorter pieces are too
+#: likely to be ordinary text, and say too little about the secret to matter).
+_MIN_PIECE = 4
+
+
+def mask(text: str, secrets: Sequence[str]) -> str:
+    """``text`` with every secret (and its stripped form) replaced by ``***``, including a
+    piece of one that a cut left at the end of ``text`` (before an optional ``...``) or at
+    its start; then :func:`redact`.
+    """
+    for secret in secrets:
+        for form in {secret, secret.strip()}:
+            if len(form) < _MIN_PIECE:
+                continue
+            text = text.replace(form, "***")
+            body = text[:-3] if text.endswith("...") else text
+            for size in range(min(len(form), len(body)) - 1, _MIN_PIECE - 1, -1):
+                if body.endswith(form[:size]):
+                    text = body[:-size] + "***" + text[len(body):]
+                    break
+            for size in range(min(len(form), len(text)) - 1, _MIN_PIECE - 1, -1):
+                if text.startswith(form[-size:]):
+                    text = "***" + text[size:]
+                    break
+    return redact(text)
 
 
 def _short(exp: BaseException, limit: int = 300) -> str:

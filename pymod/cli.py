@@ -47,7 +47,7 @@ from typing import (
     Tuple,
 )
 
-from pymod.amsexceptions import AmsArgumentException, AmsException, AmsPublishException
+from pymod.amsexceptions import AmsArgumentException, AmsException, AmsPublishException, mask
 from pymod.amsmsg import AmsMessage, check_attributes
 
 if TYPE_CHECKING:
@@ -864,9 +864,7 @@ def cmd_projects_delete(args: argparse.Namespace, ams: ArgoMessagingService, out
 # entry point
 # ----------------------------------------------------------------------------------------------
 def _error(message: str, secrets: Sequence[str]) -> None:
-    for secret in secrets:
-        if secret:
-            message = message.replace(secret, "***")
+    message = mask(message, secrets)  # before anything is cut or joined
     message = " ".join(message.split())  # one line
     print(f"{PROG}: error: {message}", file=sys.stderr)
 

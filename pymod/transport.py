@@ -17,7 +17,7 @@ import os
 import re
 import time
 from typing import Any, Dict, Mapping, MutableMapping, Optional, Tuple, TypeVar, Union
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urljoin
 
 import requests
 import requests.adapters
@@ -54,7 +54,30 @@ class _RedactTokens(logging.Filter):
         return True
 
 
-logging.getLogger("urllib3.connectionpool").addFilter(_RedactTokens())
+_REDACT_FILTER = _RedactTokens()
+#: urllib3's loggers (a logger's filter sees only the records logged on that logger itself, not
+#: those its children propagate, so each one gets the filter).
+_URLLIB3_LOGGERS = (
+    "urllib3", "urllib3.connection", "urllib3.connectionpool", "urllib3.poolmanager",
+    "urllib3.response", "urllib3.util.retry", "urllib3.util.ssl_", "urllib3.contrib.socks",
+    "requests", "requests.packages.urllib3",
+)
+
+
+def _install_redaction() -> None:
+    """Put the token-redacting filter on every urllib3 (and requests) logger, known or loaded."""
+    names = set(_URLLIB3_LOGGERS)
+    names.update(
+        name for name in list(logging.Logger.manager.loggerDict)
+        if name.startswith(("urllib3.", "requests."))
+    )
+    for name in names:
+        logger = logging.getLogger(name)
+        if _REDACT_FILTER not in logger.filters:
+            logger.addFilter(_REDACT_FILTER)
+
+
+_install_redaction()
 
 #: Seconds to connect and to wait for each read, unless ``timeout=`` says otherwise.
 DEFAULT_TIMEOUT = 30.0
@@ -62,7 +85,9 @@ DEFAULT_TIMEOUT = 30.0
 Timeout = Union[float, Tuple[float, float], None]
 _Client = TypeVar("_Client", bound="AmsHttpRequests")
 
-_HOST_RE = re.compile(r"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?")
+_HOST_RE = re.compile(r"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(?::([0-9]{1,5}))?")
+#: What a token may hold: visible ASCII (no space, no control character), as a header value.
+_TOKEN_RE = re.compile(r"[\x21-\x7e]*")
 
 #: ``HTTPAdapter.send`` as requests defines it. When it is replaced (``responses`` patches it to mock
 #: HTTP in tests), every request goes through ``session.request``, so the replacement sees it.
@@ -89,12 +114,102 @@ class _AmsSession(requests.Session):
 
 
 def _check_endpoint(endpoint: object) -> str:
-    if not isinstance(endpoint, str) or _HOST_RE.fullmatch(endpoint) is None:
+    match = _HOST_RE.fullmatch(endpoint) if isinstance(endpoint, str) else None
+    if match is None or not (match.group(2) is None or 1 <= int(match.group(2)) <= 65535):
         raise AmsArgumentException(
-            f"invalid endpoint {endpoint!r}: expected a host name with an optional port, "
-            "such as 'msg.example.org' or '127.0.0.1:8443' (no scheme, no path)"
+            f"invalid endpoint {endpoint!r}: expected a host name with an optional port "
+            "(1-65535), such as 'msg.example.org' or '127.0.0.1:8443' (no scheme, no path)"
         )
-    return endpoint
+    return endpoint  # type: ignore[return-value]
+
+
+def _check_port(name: str, port: object) -> int:
+    if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535:
+        raise AmsArgumentException(f"{name} must be an int between 1 and 65535, got {port!r}")
+    return port
+
+
+def _check_seconds(name: str, value: object) -> float:
+    if (
+        isinstance(value, bool) or not isinstance(value, (int, float))
+        or not 0 < value < float("inf")  # also refuses NaN
+    ):
+        raise AmsArgumentException(
+            f"{name} must be a finite number of seconds > 0, got {value!r}"
+        )
+    return value
+
+
+def check_timeout(timeout: object) -> Timeout:
+    """``timeout`` if it is a valid requests-style timeout: None (wait forever), seconds > 0, or
+    a ``(connect, read)`` pair of them (each may be None).
+
+    Raises:
+        AmsArgumentException: anything else (-1, 0, NaN, inf, a str, a 1-tuple ...).
+    """
+    if timeout is None:
+        return None
+    if isinstance(timeout, tuple):
+        if len(timeout) != 2:
+            raise AmsArgumentException(
+                f"timeout must be seconds or a (connect, read) pair, got {timeout!r}"
+            )
+        for part, value in zip(("connect", "read"), timeout):
+            if value is not None:
+                _check_seconds(f"timeout ({part})", value)
+        return timeout
+    return _check_seconds("timeout", timeout)
+
+
+def check_token(token: object) -> str:
+    """``token`` without surrounding whitespace (as read from a file with its newline).
+
+    Raises:
+        AmsArgumentException: not a str, or it holds a character that cannot travel in an HTTP
+            header (space, control character, non-ASCII, lone surrogate). The message gives the
+            position, never the token.
+    """
+    if not isinstance(token, str):
+        raise AmsArgumentException(f"token must be a str, got {type(token).__name__}")
+    token = token.strip(" \t\r\n\f\v")
+    if _TOKEN_RE.fullmatch(token) is None:
+        position = next(i for i, ch in enumerate(token) if not "\x21" <= ch <= "\x7e")
+        raise AmsArgumentException(
+            f"the token ({len(token)} characters) has a character that is not allowed in an "
+            f"HTTP header at position {position}: a token is visible ASCII only"
+        )
+    return token
+
+
+def _with_redirect_guard(session: requests.Session, kwargs: Mapping[str, Any]) -> Dict[str, Any]:
+    """``kwargs`` with a response hook that drops ``x-api-key`` (and ``Authorization``) from
+    the next request when a redirect goes to another host or from https to http.
+
+    requests follows a redirect with a copy of the request the hook sees, so removing the
+    header there removes it from every later hop; the decision is requests' own
+    (``Session.should_strip_auth``), and it holds for any injected session (the client's own
+    :class:`_AmsSession` does the same in ``rebuild_auth``). The header is removed from the
+    request object that was sent, so ``response.history[i].request`` no longer shows it.
+    """
+
+    def guard(response: requests.Response, *args: Any, **hook_kwargs: Any) -> None:
+        request = response.request
+        if not response.is_redirect or request is None:
+            return
+        target = session.get_redirect_target(response)
+        if target is None:
+            return
+        new_url = urljoin(request.url or "", target)
+        if requests.Session.should_strip_auth(  # type: ignore[no-untyped-call]
+            session, request.url or "", new_url
+        ):
+            request.headers.pop("x-api-key", None)
+            request.headers.pop("Authorization", None)
+
+    hooks = dict(kwargs.get("hooks") or {})
+    existing = hooks.get("response") or []
+    hooks["response"] = [guard, *(existing if isinstance(existing, list) else [existing])]
+    return {**kwargs, "hooks": hooks}
 
 
 def _bare_host(endpoint: str) -> str:
@@ -139,8 +254,8 @@ class AmsHttpRequests:
         pool_maxsize: int = 16,
     ) -> None:
         self.endpoint = _check_endpoint(endpoint)
-        self.authn_port = authn_port
-        self.timeout = timeout
+        self.authn_port = _check_port("authn_port", authn_port)
+        self.timeout = check_timeout(timeout)
         self.retry_policy = retry_policy or RetryPolicy()
         self._base_url = f"https://{self.endpoint}/v1"
         self._own_session = session is None
@@ -214,8 +329,8 @@ class AmsHttpRequests:
 
     @token.setter
     def token(self, value: str) -> None:
-        if not isinstance(value, str):
-            raise AmsArgumentException(f"token must be a str, got {type(value).__name__}")
+        """Surrounding whitespace is stripped; see :func:`check_token` for what is refused."""
+        value = check_token(value)
         self._token = value
         headers = getattr(self, "_headers", None)
         if headers is not None:
@@ -238,6 +353,7 @@ class AmsHttpRequests:
                 authentication service refused the certificate.
             AmsArgumentException: a certificate or key path does not exist.
         """
+        token = check_token(token)
         if token:
             self.token = token
             return
@@ -288,7 +404,13 @@ class AmsHttpRequests:
                 {"error": {"code": 500, "message": "Token was not found in the authn reply"}},
                 AUTHN_ROUTE.name,
             )
-        return token
+        try:
+            return check_token(token)
+        except AmsArgumentException as exc:
+            raise AmsResponseException(
+                {"error": {"code": 200, "message": f"the authn reply's token is unusable: {exc}"}},
+                AUTHN_ROUTE.name,
+            ) from None
 
     # ----------------------------------------------------------------------------------------
     # requests
@@ -340,12 +462,15 @@ class AmsHttpRequests:
                 self._warn_unverified(False)
         debug = log.isEnabledFor(logging.DEBUG)
         start = time.perf_counter() if debug else 0.0
+        failure: Optional[AmsConnectionException] = None
         try:
             status, content = self._send(route.method, url, data, headers, kwargs)
         except (requests.exceptions.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
             if debug:
                 log.debug("%s %s -> %s", route.method, redact_url(url), type(exc).__name__)
-            raise AmsConnectionException(exc, route.name) from None
+            failure = AmsConnectionException(exc, route.name)
+        if failure is not None:  # raised here, so that no __context__ keeps the raw error
+            raise failure from None
         if debug:
             log.debug(
                 "%s %s -> %d (%d bytes, %.1f ms)", route.method, redact_url(url), status,
@@ -390,6 +515,8 @@ class AmsHttpRequests:
         """
         target = self._direct_target(url, kwargs)
         if target is None:
+            if kwargs.get("allow_redirects") and not isinstance(self._session, _AmsSession):
+                kwargs = _with_redirect_guard(self._session, kwargs)
             resp = self._session.request(method, url, data=data, headers=headers, **kwargs)
             return resp.status_code, resp.content
         pool, path = target
@@ -491,6 +618,8 @@ class AmsHttpRequests:
         Raises:
             AmsException: see :meth:`_make_request`; transient errors only after the last attempt.
         """
+        if "timeout" in reqkwargs:
+            check_timeout(reqkwargs["timeout"])
         if not retry:
             return self._make_request(url, body, route_name, **reqkwargs)
         return self.retry_policy.run(
