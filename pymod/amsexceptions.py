@@ -37,6 +37,7 @@ __all__ = [
     "AmsServiceException",
     "AmsTimeoutException",
     "exception_from_reply",
+    "malformed_reply",
     "mask",
     "redact",
 ]
@@ -113,6 +114,13 @@ class AmsBalancerTimeoutException(AmsTimeoutException, AmsBalancerException):
 
 class AmsResponseException(AmsServiceException):
     """A successful (200) reply whose body is not the JSON the route promises (not retried)."""
+
+
+def malformed_reply(route: str, message: str, body: str = "") -> AmsResponseException:
+    """The error for a 200 reply of ``route`` that is not what the route promises."""
+    return AmsResponseException(
+        {"error": {"code": 200, "message": message, "status": ""}}, route, body=body
+    )
 
 
 class AmsConnectionException(AmsException):
@@ -277,7 +285,7 @@ def _envelope(text: str) -> Optional[Dict[str, Any]]:
         return None
     try:
         decoded = _json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
     if isinstance(decoded, dict) and isinstance(decoded.get("error"), dict):
         return decoded

@@ -482,7 +482,7 @@ class AmsHttpRequests:
             return {}
         try:
             decoded = json.loads(content)
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or nested too deeply to decode
             decoded = None
         if not isinstance(decoded, dict):
             raise AmsResponseException(

@@ -111,7 +111,7 @@ class TopicsAPI(FacadeBase):
             page = lister(page_size=page_size, page_token=token, **reqkwargs)
             return page.get(key) or [], page.get("nextPageToken") or ""
 
-        return walk_pages(page_size, fetch)
+        return walk_pages(page_size, fetch, f"{key}:list")
 
     def delete_topic(self, topic: str, **reqkwargs: Any) -> JSONDict:
         """Delete ``topic`` and its messages (``DELETE /v1/projects/{project}/topics/{topic}``).
