@@ -118,7 +118,61 @@ MATRIX: list[tuple[str, Call, type, str]] = [
     ("pullopt-unknown", lambda c: c.set_pullopt("maxMessage", 3), AmsServiceException,
      "Invalid pull option"),
     ("token-not-str", lambda c: setattr(c, "token", 123), AmsArgumentException, "token must be a str"),
+    # ---- per-call timeouts: refused before the request, not by it
+    *[
+        (f"call-timeout-{name}", (lambda v: lambda c: c.get_topic("t", timeout=v))(value),
+         AmsArgumentException, "timeout")
+        for name, value in (
+            ("negative", -1), ("zero", 0), ("nan", float("nan")), ("inf", float("inf")),
+            ("1-tuple", (1,)), ("3-tuple", (1, 2, 3)), ("str", "5"), ("bool", True),
+            ("pair-negative", (1, -1)), ("pair-nan", (float("nan"), 5)), ("list", [1, 2]),
+        )
+    ],
+    ("pull-timeout-nan", lambda c: c.pull_sub("sub", 5, timeout=float("nan")),
+     AmsArgumentException, "timeout"),
 ]
+
+#: Client settings refused at construction: (id, keyword arguments, fragment of the message).
+BAD_SETTINGS: list[tuple[str, dict[str, Any], str]] = [
+    *[(f"timeout-{name}", {"timeout": value}, "timeout") for name, value in (
+        ("negative", -1), ("zero", 0), ("nan", float("nan")), ("inf", float("inf")),
+        ("1-tuple", (1,)), ("str", "30"), ("bool", False), ("pair-inf", (5, float("inf"))),
+        ("pair-str", ("5", 5)),
+    )],
+    *[(f"endpoint-{name}", {"endpoint": value}, "invalid endpoint") for name, value in (
+        ("port-0", "msg.example.org:0"), ("port-65536", "msg.example.org:65536"),
+        ("port-99999", "msg.example.org:99999"), ("port-arabic-digits", "msg.example.org:٨٤"),
+        ("port-fullwidth", "msg.example.org:８４４３"), ("port-empty", "msg.example.org:"),
+        ("ipv6-port-0", "[::1]:0"), ("not-str", 8443),
+    )],
+    *[(f"authn-port-{name}", {"authn_port": value}, "authn_port") for name, value in (
+        ("0", 0), ("65536", 65536), ("str", "8443"), ("bool", True), ("negative", -1),
+    )],
+]
+
+
+@pytest.mark.parametrize(("kwargs", "fragment"), [pytest.param(*row[1:], id=row[0])
+                                                  for row in BAD_SETTINGS])
+def test_bad_settings_are_refused_at_construction(nonet: responses.RequestsMock,
+                                                  kwargs: dict[str, Any], fragment: str) -> None:
+    kwargs = {"endpoint": "msg.example.org", "token": "t", "project": "DEMO", **kwargs}
+    with pytest.raises(AmsArgumentException) as info:
+        ArgoMessagingService(**kwargs)
+    assert fragment in str(info.value)
+    assert len(nonet.calls) == 0
+
+
+@pytest.mark.parametrize("timeout", [None, 0.5, 30, (3.05, 27), (None, 10), (5, None)])
+def test_valid_timeouts_are_accepted(nonet: responses.RequestsMock, timeout: Any) -> None:
+    client = ArgoMessagingService("msg.example.org:443", token="t", project="DEMO", timeout=timeout)
+    assert client.timeout == timeout
+    client.close()
+
+
+@pytest.mark.parametrize("endpoint", ["msg.example.org:1", "msg.example.org:65535", "[::1]:8443",
+                                      "127.0.0.1"])
+def test_valid_endpoints_are_accepted(endpoint: str) -> None:
+    assert ArgoMessagingService(endpoint, token="t").endpoint == endpoint
 
 
 @pytest.mark.parametrize(("call", "exc", "fragment"), [pytest.param(*row[1:], id=row[0]) for row in MATRIX])

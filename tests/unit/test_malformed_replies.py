@@ -196,3 +196,30 @@ def test_a_pulled_message_of_the_right_types_keeps_them():
                                  "publishTime": "2024-05-02T09:50:01Z"})
     assert repr(msg).startswith("AmsMessage(messageId='3'") and msg.get_data() == b"x"
     assert AmsMessage._from_wire({"messageId": "4"}).get_data() is None
+
+
+# ---- pagination that never ends --------------------------------------------------------------
+PAGED = [
+    ("iter_topics", lambda c: c.iter_topics(page_size=1), "/projects/DEMO/topics", "topics",
+     {"name": "/projects/DEMO/topics/t"}),
+    ("iter_subs", lambda c: c.iter_subs(page_size=1), "/projects/DEMO/subscriptions",
+     "subscriptions", {"name": "/projects/DEMO/subscriptions/s",
+                       "topic": "/projects/DEMO/topics/t", "ackDeadlineSeconds": 10}),
+    ("iter_users", lambda c: c.iter_users(page_size=1), "/users", "users", {"name": "u"}),
+    ("iter_project_members", lambda c: c.iter_project_members(page_size=1),
+     "/projects/DEMO/members", "users", {"name": "u"}),
+]
+
+
+@pytest.mark.parametrize("tokens", [["same", "same"], ["a", "b", "a"]], ids=["stuck", "cycle"])
+@pytest.mark.parametrize("method, call, path, key, item", PAGED, ids=[p[0] for p in PAGED])
+def test_pagination_that_does_not_advance_is_a_typed_error(method, call, path, key, item, tokens):
+    client = make_client()
+    with responses.RequestsMock() as rsps:
+        for token in tokens:
+            rsps.get(BASE + path, json={key: [item], "nextPageToken": token, "totalSize": 9})
+        got = []
+        with pytest.raises(AmsResponseException, match="does not advance"):
+            for obj in call(client):
+                got.append(obj)
+        assert len(got) == len(tokens) and len(rsps.calls) == len(tokens)
