@@ -161,6 +161,44 @@ def check_timeout(timeout: object) -> Timeout:
     return _check_seconds("timeout", timeout)
 
 
+#: ``requests`` keywords a call may pass (``reqkwargs``); the method, URL and body are the
+#: route's own.
+_REQKWARGS = frozenset((
+    "timeout", "verify", "cert", "allow_redirects", "proxies", "stream", "headers", "params",
+    "cookies", "auth", "hooks",
+))
+
+
+def check_reqkwargs(reqkwargs: Mapping[str, Any]) -> None:
+    """Check the ``requests`` keywords of a call before anything is sent.
+
+    Raises:
+        AmsArgumentException: an unknown keyword (or ``data``/``json``/``method``/``url``, which
+            the route decides), a bad ``timeout`` (see :func:`check_timeout`), ``headers`` that
+            are not a mapping of str to str, ``verify`` neither a bool nor a CA path.
+    """
+    unknown = set(reqkwargs) - _REQKWARGS
+    if unknown:
+        raise AmsArgumentException(
+            f"unknown keyword argument(s) {', '.join(sorted(unknown))}: a call takes the "
+            f"requests keywords {', '.join(sorted(_REQKWARGS))} (and retry, retrysleep, "
+            "retrybackoff where documented)"
+        )
+    if "timeout" in reqkwargs:
+        check_timeout(reqkwargs["timeout"])
+    headers = reqkwargs.get("headers")
+    if headers is not None and (
+        not isinstance(headers, Mapping)
+        or not all(isinstance(k, str) and isinstance(v, str) for k, v in headers.items())
+    ):
+        raise AmsArgumentException("headers must be a dict of str to str")
+    verify = reqkwargs.get("verify", True)
+    if not isinstance(verify, (bool, str)):
+        raise AmsArgumentException(
+            f"verify must be True, False or a CA file path, got {type(verify).__name__}"
+        )
+
+
 def check_token(token: object) -> str:
     """``token`` without surrounding whitespace (as read from a file with its newline).
 
@@ -212,6 +250,24 @@ def _with_redirect_guard(session: requests.Session, kwargs: Mapping[str, Any]) -
     return {**kwargs, "hooks": hooks}
 
 
+def _check_settings(
+    session: object, verify: object, retry_policy: object, pool_maxsize: object,
+    cert: object, key: object,
+) -> None:
+    """Check the client's transport settings (AmsArgumentException when one is wrong)."""
+    for name, value, kinds, expected in (
+        ("session", session, (requests.Session, type(None)), "a requests.Session"),
+        ("verify", verify, (bool, str, type(None)), "True, False or a CA file path"),
+        ("retry_policy", retry_policy, (RetryPolicy, type(None)), "a pymod.RetryPolicy"),
+        ("cert", cert, (str, os.PathLike), "a file path"),
+        ("key", key, (str, os.PathLike), "a file path"),
+    ):
+        if not isinstance(value, kinds):
+            raise AmsArgumentException(f"{name} must be {expected}, got {type(value).__name__}")
+    if isinstance(pool_maxsize, bool) or not isinstance(pool_maxsize, int) or pool_maxsize < 1:
+        raise AmsArgumentException(f"pool_maxsize must be an int >= 1, got {pool_maxsize!r}")
+
+
 def _bare_host(endpoint: str) -> str:
     match = _HOST_RE.fullmatch(endpoint)
     assert match is not None
@@ -256,6 +312,7 @@ class AmsHttpRequests:
         self.endpoint = _check_endpoint(endpoint)
         self.authn_port = _check_port("authn_port", authn_port)
         self.timeout = check_timeout(timeout)
+        _check_settings(session, verify, retry_policy, pool_maxsize, cert, key)
         self.retry_policy = retry_policy or RetryPolicy()
         self._base_url = f"https://{self.endpoint}/v1"
         self._own_session = session is None
@@ -618,8 +675,8 @@ class AmsHttpRequests:
         Raises:
             AmsException: see :meth:`_make_request`; transient errors only after the last attempt.
         """
-        if "timeout" in reqkwargs:
-            check_timeout(reqkwargs["timeout"])
+        if reqkwargs:
+            check_reqkwargs(reqkwargs)
         if not retry:
             return self._make_request(url, body, route_name, **reqkwargs)
         return self.retry_policy.run(

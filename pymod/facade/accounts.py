@@ -345,6 +345,9 @@ class AccountsAPI(FacadeBase):
             "name": name, "first_name": first_name, "last_name": last_name, "email": email,
             "organization": organization, "description": description,
         }
+        for field, value in body.items():
+            if not isinstance(value, str):
+                raise AmsArgumentException(f"{field} must be a str, got {type(value).__name__}")
         result: Registration = self._call("registrations:newUser", body, params={}, **reqkwargs)
         return result
 

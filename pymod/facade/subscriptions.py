@@ -260,9 +260,14 @@ class SubscriptionsAPI(TopicsAPI):
 
         Raises:
             AmsServiceException: unknown option (code 400).
+            AmsArgumentException: ``value`` is not a str, int or bool.
         """
         if key not in self.pullopts:
             raise _pullopt_error(key)
+        if not isinstance(value, (str, int)):
+            raise AmsArgumentException(
+                f"pull option {key} must be a str, int or bool, got {type(value).__name__}"
+            )
         self.pullopts[key] = str(value).lower() if isinstance(value, bool) else str(value)
 
     def pull_sub(

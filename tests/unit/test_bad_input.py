@@ -130,6 +130,18 @@ MATRIX: list[tuple[str, Call, type, str]] = [
     ],
     ("pull-timeout-nan", lambda c: c.pull_sub("sub", 5, timeout=float("nan")),
      AmsArgumentException, "timeout"),
+    # ---- other requests keywords and call arguments
+    ("kwarg-unknown", lambda c: c.get_topic("t", foo=1), AmsArgumentException, "unknown keyword"),
+    ("kwarg-data", lambda c: c.get_topic("t", data="x"), AmsArgumentException, "data"),
+    ("kwarg-json", lambda c: c.publish("t", {"data": "eA=="}, json={}), AmsArgumentException, "json"),
+    ("kwarg-headers-str", lambda c: c.get_topic("t", headers="x"), AmsArgumentException, "headers"),
+    ("kwarg-headers-int", lambda c: c.get_topic("t", headers={"X-A": 1}), AmsArgumentException,
+     "headers"),
+    ("kwarg-verify-int", lambda c: c.get_topic("t", verify=5), AmsArgumentException, "verify"),
+    ("pullopt-object", lambda c: c.set_pullopt("maxMessages", object()), AmsArgumentException,
+     "pull option"),
+    ("registration-name-int", lambda c: c.create_registration(5), AmsArgumentException,
+     "name must be a str"),
 ]
 
 #: Client settings refused at construction: (id, keyword arguments, fragment of the message).
@@ -145,6 +157,13 @@ BAD_SETTINGS: list[tuple[str, dict[str, Any], str]] = [
         ("port-fullwidth", "msg.example.org:８４４３"), ("port-empty", "msg.example.org:"),
         ("ipv6-port-0", "[::1]:0"), ("not-str", 8443),
     )],
+    ("session-str", {"session": "http://proxy"}, "session must be a requests.Session"),
+    ("verify-int", {"verify": 5}, "verify must be"),
+    ("retry-policy-str", {"retry_policy": "exponential"}, "retry_policy must be"),
+    ("pool-maxsize-str", {"pool_maxsize": "4"}, "pool_maxsize"),
+    ("pool-maxsize-0", {"pool_maxsize": 0}, "pool_maxsize"),
+    ("cert-int", {"token": "", "cert": 5, "key": "k.pem"}, "cert must be"),
+    ("key-list", {"token": "", "cert": "c.pem", "key": ["k.pem"]}, "key must be"),
     *[(f"authn-port-{name}", {"authn_port": value}, "authn_port") for name, value in (
         ("0", 0), ("65536", 65536), ("str", "8443"), ("bool", True), ("negative", -1),
     )],
