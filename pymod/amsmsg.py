@@ -123,19 +123,26 @@ class AmsMessage:
         """
         if type(message) is not dict:
             raise _bad_pulled("the message is not an object")
-        obj = cls.__new__(cls)
-        attributes = message.get("attributes") or {}
-        data = message.get("data")
-        message_id = message.get("messageId", "")
-        publish_time = message.get("publishTime", "")
-        if type(data) is not str and data is not None:
-            raise _bad_pulled("its 'data' is not a string")
-        if type(message_id) is not str or type(publish_time) is not str:
-            raise _bad_pulled("its 'messageId' or 'publishTime' is not a string")
-        if type(attributes) is not dict or not all(
-            type(k) is str and type(v) is str for k, v in attributes.items()
+        get = message.get
+        attributes = get("attributes") or {}
+        data = get("data")
+        message_id = get("messageId", "")
+        publish_time = get("publishTime", "")
+        # one test for the usual case (checked per pulled message: kept cheap)
+        if not (
+            (type(data) is str or data is None)
+            and type(message_id) is str
+            and type(publish_time) is str
+            and type(attributes) is dict
         ):
-            raise _bad_pulled("its 'attributes' is not an object of strings")
+            raise _bad_pulled(
+                "its 'data', 'messageId' or 'publishTime' is not a string, or its "
+                "'attributes' not an object"
+            )
+        for key, value in attributes.items():
+            if type(key) is not str or type(value) is not str:
+                raise _bad_pulled("its 'attributes' is not an object of strings")
+        obj = cls.__new__(cls)
         obj._attributes = attributes
         obj._data = data
         obj._b64enc = False
