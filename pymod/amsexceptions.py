@@ -77,11 +77,12 @@ class AmsServiceException(AmsException):
         if not isinstance(error, Mapping):
             error = {"message": str(error)}
         self.route = str(request)
-        self.error_message = str(error.get("message", ""))
+        # redacted: a proxy's or router's page may quote the URL, users:byToken/<token> included
+        self.error_message = redact(str(error.get("message", "")))
         code = error.get("code")
         self.code = int(code) if isinstance(code, int) else 500
         self.status = str(error.get("status") or "")
-        self.body = body[:_BODY_KEEP]
+        self.body = redact(body[:_BODY_KEEP])
         self.msg = f"While trying the [{self.route}]: {self.error_message}"
         errord: Dict[str, Any] = {"error": self.msg, "status_code": self.code}
         if self.status:

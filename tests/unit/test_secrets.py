@@ -155,13 +155,27 @@ def test_a_debug_run_with_failures_shows_no_token_anywhere(caplog, any_ams):
     assert_no_secret(*errors, *[r.getMessage() for r in caplog.records], repr(any_ams))
 
 
+def test_an_error_page_quoting_the_token_url_is_redacted(rsps):
+    page = f"<html><body><h1>502 Bad Gateway</h1>upstream {BY_TOKEN_URL} failed</body></html>"
+    rsps.get(BY_TOKEN_URL, body=page, status=502)
+    rsps.get(BY_TOKEN_URL, body=f"no route for /v1/users:byToken/{OTHER_TOKEN}", status=404)
+    client = make_client()
+    for _ in range(2):
+        with pytest.raises(AmsException) as info:
+            client.get_user_by_token(OTHER_TOKEN)
+        assert "users:byToken/***" in info.value.body  # type: ignore[attr-defined]
+        assert_no_secret(info.value)
+
+
 # ---- redirects -------------------------------------------------------------------------------
+@pytest.mark.parametrize("session", ["own", "plain"])
 @pytest.mark.parametrize("location, kept", [
     ("https://elsewhere.example.net/v1/projects/DEMO/topics/alerts", False),
     (f"http://{HOST}/v1/projects/DEMO/topics/alerts", False),  # https -> http
     (f"https://{HOST}/v1/projects/DEMO/topics/moved", True),  # same host: still AMS
 ], ids=["cross-host", "downgrade", "same-host"])
-def test_an_injected_plain_session_drops_the_token_on_a_foreign_redirect(rsps, location, kept):
+def test_the_token_is_dropped_on_a_foreign_redirect_with_any_session(rsps, location, kept,
+                                                                    session):
     sent: List[Any] = []
 
     def record(request: Any) -> Any:
@@ -171,7 +185,7 @@ def test_an_injected_plain_session_drops_the_token_on_a_foreign_redirect(rsps, l
     rsps.add_callback(responses.GET, TOPIC_URL, callback=lambda r: (
         sent.append(dict(r.headers)) or (302, {"Location": location}, "")))
     rsps.add_callback(responses.GET, location, callback=record)
-    client = make_client(session=requests.Session())
+    client = make_client(session=requests.Session()) if session == "plain" else make_client()
     client.get_topic("alerts", allow_redirects=True)
     assert sent[0]["x-api-key"] == TOKEN
     assert ("x-api-key" in sent[1]) is kept
