@@ -208,8 +208,8 @@ class AmsPublishException(AmsException):
 def _scrubbed(exp: BaseException) -> BaseException:
     """``exp`` itself, or, if it or an exception in its chain would show a token (a
     ``users:byToken`` URL in its text or ``url``, or a ``request`` with its headers), a copy
-    of the same type whose only content is the redacted text (a ``RuntimeError`` naming the
-    type when the type cannot be built from a text)."""
+    of the same type whose only content is the redacted text and URL (a ``RuntimeError``
+    naming the type when the type cannot be built so)."""
     seen: List[BaseException] = []
     current: Optional[BaseException] = exp
     leaks = False
@@ -221,10 +221,16 @@ def _scrubbed(exp: BaseException) -> BaseException:
     if not leaks:
         return exp
     text = redact(str(exp))
-    try:
-        copy = type(exp)(text)
-    except Exception:  # noqa: BLE001 - any constructor signature
-        copy = RuntimeError(f"{type(exp).__name__}: {text}")
+    url = getattr(exp, "url", None)
+    # urllib3's RequestError(pool, url, message), or an exception built from its text
+    attempts = [(None, redact(url), text)] if isinstance(url, str) else []
+    copy: BaseException = RuntimeError(f"{type(exp).__name__}: {text}")
+    for args in [*attempts, (text,)]:
+        try:
+            copy = type(exp)(*args)
+            break
+        except Exception:  # noqa: BLE001, S112 - any constructor signature: try the next
+            continue
     for attr in ("request", "response"):
         if getattr(copy, attr, None) is not None:  # pragma: no cover - a type that insists
             copy = RuntimeError(f"{type(exp).__name__}: {text}")

@@ -12,6 +12,7 @@ from typing import Any, Iterator, List
 import pytest
 import requests
 import responses
+import urllib3
 
 from pymod import AmsArgumentException, AmsException, ArgoMessagingService, cli
 from pymod.amsexceptions import AmsConnectionException, AmsResponseException, mask
@@ -165,6 +166,17 @@ def test_an_error_page_quoting_the_token_url_is_redacted(rsps):
             client.get_user_by_token(OTHER_TOKEN)
         assert "users:byToken/***" in info.value.body  # type: ignore[attr-defined]
         assert_no_secret(info.value)
+
+
+def test_a_urllib3_error_keeps_its_type_with_a_redacted_url():
+    error = urllib3.exceptions.ReadTimeoutError(None, f"/v1/users:byToken/{OTHER_TOKEN}",
+                                                "Read timed out. (read timeout=1)")
+    exc = AmsConnectionException(error, "users:byToken")
+    assert type(exc.exp) is urllib3.exceptions.ReadTimeoutError
+    assert exc.exp.url == "/v1/users:byToken/***" and "Read timed out" in str(exc)
+    assert_no_secret(exc)
+    plain = urllib3.exceptions.ReadTimeoutError(None, "/v1/projects/DEMO/topics/t", "Read timed out.")
+    assert AmsConnectionException(plain, "topics:show").exp is plain  # nothing to hide
 
 
 # ---- redirects -------------------------------------------------------------------------------
