@@ -17,7 +17,7 @@ import os
 import re
 import time
 from typing import Any, Dict, Mapping, MutableMapping, Optional, Tuple, TypeVar, Union
-from urllib.parse import urlencode, urljoin
+from urllib.parse import urlencode
 
 import requests
 import requests.adapters
@@ -32,7 +32,15 @@ from pymod.amsexceptions import (
     AmsResponseException,
     AmsServiceException,
     exception_from_reply,
-    redact,
+)
+from pymod.guards import (
+    check_port,
+    check_reqkwargs,
+    check_settings,
+    check_timeout,
+    check_token,
+    install_redaction,
+    with_redirect_guard,
 )
 from pymod.retry import RetryPolicy
 from pymod.routes import AUTHN_ROUTE, format_path, redact_url, resolve_route
@@ -40,44 +48,8 @@ from pymod.routes import AUTHN_ROUTE, format_path, redact_url, resolve_route
 __all__ = ["DEFAULT_TIMEOUT", "AmsHttpRequests", "Timeout"]
 
 log = logging.getLogger("pymod")
+install_redaction()  # urllib3 logs request paths, users:byToken/<token> included
 
-
-class _RedactTokens(logging.Filter):
-    """Redact tokens from log records of urllib3, which logs request paths (and so the token in
-    ``users:byToken/<token>``) at DEBUG level."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        redacted = redact(message)
-        if redacted != message:
-            record.msg, record.args = redacted, ()
-        return True
-
-
-_REDACT_FILTER = _RedactTokens()
-#: urllib3's loggers (a logger's filter sees only the records logged on that logger itself, not
-#: those its children propagate, so each one gets the filter).
-_URLLIB3_LOGGERS = (
-    "urllib3", "urllib3.connection", "urllib3.connectionpool", "urllib3.poolmanager",
-    "urllib3.response", "urllib3.util.retry", "urllib3.util.ssl_", "urllib3.contrib.socks",
-    "requests", "requests.packages.urllib3",
-)
-
-
-def _install_redaction() -> None:
-    """Put the token-redacting filter on every urllib3 (and requests) logger, known or loaded."""
-    names = set(_URLLIB3_LOGGERS)
-    names.update(
-        name for name in list(logging.Logger.manager.loggerDict)
-        if name.startswith(("urllib3.", "requests."))
-    )
-    for name in names:
-        logger = logging.getLogger(name)
-        if _REDACT_FILTER not in logger.filters:
-            logger.addFilter(_REDACT_FILTER)
-
-
-_install_redaction()
 
 #: Seconds to connect and to wait for each read, unless ``timeout=`` says otherwise.
 DEFAULT_TIMEOUT = 30.0
@@ -86,8 +58,6 @@ Timeout = Union[float, Tuple[float, float], None]
 _Client = TypeVar("_Client", bound="AmsHttpRequests")
 
 _HOST_RE = re.compile(r"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(?::([0-9]{1,5}))?")
-#: What a token may hold: visible ASCII (no space, no control character), as a header value.
-_TOKEN_RE = re.compile(r"[\x21-\x7e]*")
 
 #: ``HTTPAdapter.send`` as requests defines it. When it is replaced (``responses`` patches it to mock
 #: HTTP in tests), every request goes through ``session.request``, so the replacement sees it.
@@ -121,151 +91,6 @@ def _check_endpoint(endpoint: object) -> str:
             "(1-65535), such as 'msg.example.org' or '127.0.0.1:8443' (no scheme, no path)"
         )
     return endpoint  # type: ignore[return-value]
-
-
-def _check_port(name: str, port: object) -> int:
-    if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535:
-        raise AmsArgumentException(f"{name} must be an int between 1 and 65535, got {port!r}")
-    return port
-
-
-def _check_seconds(name: str, value: object) -> float:
-    if (
-        isinstance(value, bool) or not isinstance(value, (int, float))
-        or not 0 < value < float("inf")  # also refuses NaN
-    ):
-        raise AmsArgumentException(
-            f"{name} must be a finite number of seconds > 0, got {value!r}"
-        )
-    return value
-
-
-def check_timeout(timeout: object) -> Timeout:
-    """``timeout`` if it is a valid requests-style timeout: None (wait forever), seconds > 0, or
-    a ``(connect, read)`` pair of them (each may be None).
-
-    Raises:
-        AmsArgumentException: anything else (-1, 0, NaN, inf, a str, a 1-tuple ...).
-    """
-    if timeout is None:
-        return None
-    if isinstance(timeout, tuple):
-        if len(timeout) != 2:
-            raise AmsArgumentException(
-                f"timeout must be seconds or a (connect, read) pair, got {timeout!r}"
-            )
-        for part, value in zip(("connect", "read"), timeout):
-            if value is not None:
-                _check_seconds(f"timeout ({part})", value)
-        return timeout
-    return _check_seconds("timeout", timeout)
-
-
-#: ``requests`` keywords a call may pass (``reqkwargs``); the method, URL and body are the
-#: route's own.
-_REQKWARGS = frozenset((
-    "timeout", "verify", "cert", "allow_redirects", "proxies", "stream", "headers", "params",
-    "cookies", "auth", "hooks",
-))
-
-
-def check_reqkwargs(reqkwargs: Mapping[str, Any]) -> None:
-    """Check the ``requests`` keywords of a call before anything is sent.
-
-    Raises:
-        AmsArgumentException: an unknown keyword (or ``data``/``json``/``method``/``url``, which
-            the route decides), a bad ``timeout`` (see :func:`check_timeout`), ``headers`` that
-            are not a mapping of str to str, ``verify`` neither a bool nor a CA path.
-    """
-    unknown = set(reqkwargs) - _REQKWARGS
-    if unknown:
-        raise AmsArgumentException(
-            f"unknown keyword argument(s) {', '.join(sorted(unknown))}: a call takes the "
-            f"requests keywords {', '.join(sorted(_REQKWARGS))} (and retry, retrysleep, "
-            "retrybackoff where documented)"
-        )
-    if "timeout" in reqkwargs:
-        check_timeout(reqkwargs["timeout"])
-    headers = reqkwargs.get("headers")
-    if headers is not None and (
-        not isinstance(headers, Mapping)
-        or not all(isinstance(k, str) and isinstance(v, str) for k, v in headers.items())
-    ):
-        raise AmsArgumentException("headers must be a dict of str to str")
-    verify = reqkwargs.get("verify", True)
-    if not isinstance(verify, (bool, str)):
-        raise AmsArgumentException(
-            f"verify must be True, False or a CA file path, got {type(verify).__name__}"
-        )
-
-
-def check_token(token: object) -> str:
-    """``token`` without surrounding whitespace (as read from a file with its newline).
-
-    Raises:
-        AmsArgumentException: not a str, or it holds a character that cannot travel in an HTTP
-            header (space, control character, non-ASCII, lone surrogate). The message gives the
-            position, never the token.
-    """
-    if not isinstance(token, str):
-        raise AmsArgumentException(f"token must be a str, got {type(token).__name__}")
-    token = token.strip(" \t\r\n\f\v")
-    if _TOKEN_RE.fullmatch(token) is None:
-        position = next(i for i, ch in enumerate(token) if not "\x21" <= ch <= "\x7e")
-        raise AmsArgumentException(
-            f"the token ({len(token)} characters) has a character that is not allowed in an "
-            f"HTTP header at position {position}: a token is visible ASCII only"
-        )
-    return token
-
-
-def _with_redirect_guard(session: requests.Session, kwargs: Mapping[str, Any]) -> Dict[str, Any]:
-    """``kwargs`` with a response hook that drops ``x-api-key`` (and ``Authorization``) from
-    the next request when a redirect goes to another host or from https to http.
-
-    requests follows a redirect with a copy of the request the hook sees, so removing the
-    header there removes it from every later hop; the decision is requests' own
-    (``Session.should_strip_auth``), and it holds for any injected session (the client's own
-    :class:`_AmsSession` does the same in ``rebuild_auth``). The header is removed from the
-    request object that was sent, so ``response.history[i].request`` no longer shows it.
-    """
-
-    def guard(response: requests.Response, *args: Any, **hook_kwargs: Any) -> None:
-        request = response.request
-        if not response.is_redirect or request is None:
-            return
-        target = session.get_redirect_target(response)
-        if target is None:
-            return
-        new_url = urljoin(request.url or "", target)
-        if requests.Session.should_strip_auth(  # type: ignore[no-untyped-call]
-            session, request.url or "", new_url
-        ):
-            request.headers.pop("x-api-key", None)
-            request.headers.pop("Authorization", None)
-
-    hooks = dict(kwargs.get("hooks") or {})
-    existing = hooks.get("response") or []
-    hooks["response"] = [guard, *(existing if isinstance(existing, list) else [existing])]
-    return {**kwargs, "hooks": hooks}
-
-
-def _check_settings(
-    session: object, verify: object, retry_policy: object, pool_maxsize: object,
-    cert: object, key: object,
-) -> None:
-    """Check the client's transport settings (AmsArgumentException when one is wrong)."""
-    for name, value, kinds, expected in (
-        ("session", session, (requests.Session, type(None)), "a requests.Session"),
-        ("verify", verify, (bool, str, type(None)), "True, False or a CA file path"),
-        ("retry_policy", retry_policy, (RetryPolicy, type(None)), "a pymod.RetryPolicy"),
-        ("cert", cert, (str, os.PathLike), "a file path"),
-        ("key", key, (str, os.PathLike), "a file path"),
-    ):
-        if not isinstance(value, kinds):
-            raise AmsArgumentException(f"{name} must be {expected}, got {type(value).__name__}")
-    if isinstance(pool_maxsize, bool) or not isinstance(pool_maxsize, int) or pool_maxsize < 1:
-        raise AmsArgumentException(f"pool_maxsize must be an int >= 1, got {pool_maxsize!r}")
 
 
 def _bare_host(endpoint: str) -> str:
@@ -310,9 +135,9 @@ class AmsHttpRequests:
         pool_maxsize: int = 16,
     ) -> None:
         self.endpoint = _check_endpoint(endpoint)
-        self.authn_port = _check_port("authn_port", authn_port)
+        self.authn_port = check_port("authn_port", authn_port)
         self.timeout = check_timeout(timeout)
-        _check_settings(session, verify, retry_policy, pool_maxsize, cert, key)
+        check_settings(session, verify, retry_policy, pool_maxsize, cert, key)
         self.retry_policy = retry_policy or RetryPolicy()
         self._base_url = f"https://{self.endpoint}/v1"
         self._own_session = session is None
@@ -573,7 +398,7 @@ class AmsHttpRequests:
         target = self._direct_target(url, kwargs)
         if target is None:
             if kwargs.get("allow_redirects") and not isinstance(self._session, _AmsSession):
-                kwargs = _with_redirect_guard(self._session, kwargs)
+                kwargs = with_redirect_guard(self._session, kwargs)
             resp = self._session.request(method, url, data=data, headers=headers, **kwargs)
             return resp.status_code, resp.content
         pool, path = target

@@ -16,7 +16,7 @@ import urllib3
 
 from pymod import AmsArgumentException, AmsException, ArgoMessagingService, cli
 from pymod.amsexceptions import AmsConnectionException, AmsResponseException, mask
-from pymod.transport import _URLLIB3_LOGGERS, check_token
+from pymod.guards import URLLIB3_LOGGERS, check_token
 
 from ._support import BASE, HOST, OTHER_TOKEN, PROJECT, TOKEN, make_client
 
@@ -115,7 +115,7 @@ def test_a_cert_auth_token_that_cannot_be_a_header_is_a_typed_error(rsps, tmp_pa
 
 
 # ---- logs ------------------------------------------------------------------------------------
-@pytest.mark.parametrize("name", sorted(set(_URLLIB3_LOGGERS) | {"urllib3.connection"}))
+@pytest.mark.parametrize("name", sorted(set(URLLIB3_LOGGERS) | {"urllib3.connection"}))
 def test_every_urllib3_logger_redacts_the_token_in_a_url(caplog, name):
     caplog.set_level(logging.DEBUG)
     logging.getLogger(name).warning("Failed to parse headers (url=%s): boom", BY_TOKEN_URL)
