@@ -10,11 +10,14 @@ are nested too deeply to decode.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from typing import Any, Iterator, List, Tuple
 
 import pytest
 import responses
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from pymod import AmsException, AmsMessage
 from pymod.amsexceptions import AmsResponseException
@@ -223,3 +226,46 @@ def test_pagination_that_does_not_advance_is_a_typed_error(method, call, path, k
             for obj in call(client):
                 got.append(obj)
         assert len(got) == len(tokens) and len(rsps.calls) == len(tokens)
+
+
+# ---- fuzz: any JSON in any place of any route's reply --------------------------------------
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner,
+                                                                 max_size=3),
+    max_leaves=8,
+)
+FUZZ_CASES = [c for c in ALL_CASES if isinstance(c.reply, dict) and c.reply]
+
+
+def _touch(result: Any) -> None:
+    """Use a result as a caller would: show it, walk it, decode pulled payloads."""
+    repr(result)
+    items = result if isinstance(result, list) else [result]
+    for item in items:
+        for part in item if isinstance(item, tuple) else (item,):
+            repr(part)
+            if isinstance(part, AmsMessage):
+                with contextlib.suppress(AmsException):
+                    part.get_data()
+
+
+@settings(max_examples=500, deadline=None, suppress_health_check=list(HealthCheck))
+@given(data=st.data())
+def test_any_value_anywhere_gives_a_result_or_a_typed_error(data: Any) -> None:
+    case = data.draw(st.sampled_from(FUZZ_CASES), label="case")
+    paths = [p for p, _ in _paths(case.reply)]
+    reply: Any = case.reply
+    for _ in range(data.draw(st.integers(1, 3), label="changes")):
+        path = data.draw(st.sampled_from(paths), label="path")
+        value = data.draw(json_values, label="value")
+        with contextlib.suppress(KeyError, IndexError, TypeError):  # a change removed the place
+            reply = _replace(reply, path, value)
+    client = make_client()
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        _mock_reply(rsps, case, json.dumps(reply))
+        try:
+            result = case.call(client)
+        except AmsException:
+            return
+    _touch(result)
