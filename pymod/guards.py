@@ -58,10 +58,10 @@ class RedactTokens(logging.Filter):
 _REDACT_FILTER = RedactTokens()
 #: urllib3's loggers (a logger's filter sees only the records logged on that logger itself, not
 #: those its children propagate, so each one gets the filter).
-URLLIB3_LOGGERS = (
+URLLIB3_LOGGERS = (  # every module of urllib3 2.x and requests that logs
     "urllib3", "urllib3.connection", "urllib3.connectionpool", "urllib3.poolmanager",
-    "urllib3.response", "urllib3.util.retry", "urllib3.util.ssl_", "urllib3.contrib.socks",
-    "requests", "requests.packages.urllib3",
+    "urllib3.response", "urllib3.util.retry", "urllib3.http2.connection",
+    "urllib3.contrib.pyopenssl", "urllib3.contrib.emscripten.response", "requests",
 )
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import re
+from pathlib import Path
 from typing import Any, Iterator, List
 
 import pytest
@@ -16,7 +17,7 @@ import urllib3
 
 from pymod import AmsArgumentException, AmsException, ArgoMessagingService, cli
 from pymod.amsexceptions import AmsConnectionException, AmsResponseException, mask
-from pymod.guards import URLLIB3_LOGGERS, check_token
+from pymod.guards import URLLIB3_LOGGERS, RedactTokens, check_token
 
 from ._support import BASE, HOST, OTHER_TOKEN, PROJECT, TOKEN, make_client
 
@@ -123,6 +124,19 @@ def test_every_urllib3_logger_redacts_the_token_in_a_url(caplog, name):
     messages = [r.getMessage() for r in caplog.records if r.name == name]
     assert len(messages) == 2 and all("users:byToken/***" in m for m in messages)
     assert OTHER_TOKEN not in caplog.text
+
+
+def test_every_logger_of_the_installed_urllib3_has_the_filter():
+    """Found in urllib3's own source, so a logger added by a newer urllib3 is noticed."""
+    root = Path(urllib3.__file__).parent
+    modules = {
+        ".".join(("urllib3", *path.relative_to(root).with_suffix("").parts)).replace(
+            ".__init__", "")
+        for path in root.rglob("*.py") if "getLogger(__name__)" in path.read_text("utf-8")
+    }
+    assert {"urllib3.connection", "urllib3.connectionpool"} <= modules
+    for name in modules:
+        assert any(isinstance(f, RedactTokens) for f in logging.getLogger(name).filters), name
 
 
 def test_a_debug_run_with_failures_shows_no_token_anywhere(caplog, any_ams):
