@@ -66,7 +66,20 @@ _ADAPTER_SEND = requests.adapters.HTTPAdapter.send
 _DIRECT_KWARGS = frozenset(("timeout", "verify", "cert", "allow_redirects", "proxies", "stream"))
 _CACHE_MAX = 256
 #: ``json.dumps(obj, separators=(",", ":"))`` without building a new encoder per call.
-COMPACT_JSON = json.JSONEncoder(separators=(",", ":"))
+#: NaN and infinities are refused: they are not JSON, and AMS could not read the body.
+COMPACT_JSON = json.JSONEncoder(separators=(",", ":"), allow_nan=False)
+
+
+def _json_body(body: Any) -> str:
+    """``body`` as compact JSON.
+
+    Raises:
+        AmsArgumentException: a value JSON cannot hold (bytes, an object, NaN, a cycle ...).
+    """
+    try:
+        return COMPACT_JSON.encode(body)
+    except (TypeError, ValueError, RecursionError) as exc:
+        raise AmsArgumentException(f"the request body cannot be sent as JSON: {exc}") from None
 
 
 class _AmsSession(requests.Session):
@@ -308,6 +321,8 @@ class AmsHttpRequests:
         Raises:
             AmsArgumentException: unknown route, or an invalid name.
         """
+        if not isinstance(route_name, str):
+            raise AmsArgumentException("route_name must be a str")
         url = self._base_url + format_path(resolve_route(route_name), params)
         if query:
             items = {k: v for k, v in query.items() if v is not None}
@@ -325,11 +340,11 @@ class AmsHttpRequests:
             AmsConnectionException: no usable reply.
             AmsResponseException: a 200 whose body is not JSON.
         """
-        if route_name is None:
-            raise AmsArgumentException("route_name is required")
+        if not isinstance(route_name, str):
+            raise AmsArgumentException("route_name is required (a str)")
         route = resolve_route(route_name)
         data: Optional[Union[str, bytes]] = (
-            body if body is None or isinstance(body, (str, bytes)) else COMPACT_JSON.encode(body)
+            body if body is None or isinstance(body, (str, bytes)) else _json_body(body)
         )
         headers: MutableMapping[str, str] = self._headers
         extra = reqkwargs.pop("headers", None)

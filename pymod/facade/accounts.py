@@ -142,6 +142,10 @@ class AccountsAPI(FacadeBase):
         if service_roles is not None:
             body["service_roles"] = check_str_list("service_roles", service_roles)
         if projects is not None:
+            if not isinstance(projects, (list, tuple)):
+                raise AmsArgumentException(
+                    f"projects must be a list of AmsUserProject, got {type(projects).__name__}"
+                )
             body["projects"] = [_project_entry(p) for p in projects]
         reply = self._call("users:update", body, params={"user": name}, **reqkwargs)
         return AmsUser.load_from_dict(reply)

@@ -252,7 +252,7 @@ class SubscriptionsAPI(TopicsAPI):
         """
         try:
             return self.pullopts[key]
-        except KeyError:
+        except (KeyError, TypeError):  # TypeError: an unhashable key
             raise _pullopt_error(key) from None
 
     def set_pullopt(self, key: str, value: Union[str, int, bool]) -> None:

@@ -142,6 +142,20 @@ MATRIX: list[tuple[str, Call, type, str]] = [
      "pull option"),
     ("registration-name-int", lambda c: c.create_registration(5), AmsArgumentException,
      "name must be a str"),
+    # ---- bodies that JSON cannot hold, and other wrong types
+    ("body-bytes", lambda c: c.create_project("P2", b"about"), AmsArgumentException,
+     "cannot be sent as JSON"),
+    ("body-nan", lambda c: c.create_schema("s", "json", {"maximum": float("nan")}),
+     AmsArgumentException, "cannot be sent as JSON"),
+    ("body-object", lambda c: c.validate_schema_message("s", {"a": object()}),
+     AmsArgumentException, "cannot be sent as JSON"),
+    ("pullopt-get-unhashable", lambda c: c.get_pullopt({"a": 1}), AmsServiceException,
+     "Invalid pull option"),
+    ("user-projects-bool", lambda c: c.update_user("bob", projects=True), AmsArgumentException,
+     "projects must be a list"),
+    ("route-name-dict", lambda c: c.do_get("https://x/v1/status", {"a": 1}), AmsArgumentException,
+     "route_name"),
+    ("url-for-route-int", lambda c: c.url_for(5), AmsArgumentException, "route_name"),
 ]
 
 #: Client settings refused at construction: (id, keyword arguments, fragment of the message).
