@@ -42,6 +42,9 @@ __all__ = [
     "AmsServiceException",
     "AmsTimeoutException",
     "exception_from_reply",
+    "malformed_reply",
+    "mask",
+    "redact",
 ]
 
 #: Statuses a load balancer answers with its own (HTML) page.
@@ -79,11 +82,12 @@ class AmsServiceException(AmsException):
         if not isinstance(error, Mapping):
             error = {"message": str(error)}
         self.route = str(request)
-        self.error_message = str(error.get("message", ""))
+        # redacted: a proxy's or router's page may quote the URL, users:byToken/<token> included
+        self.error_message = redact(str(error.get("message", "")))
         code = error.get("code")
         self.code = int(code) if isinstance(code, int) else 500
         self.status = str(error.get("status") or "")
-        self.body = body[:_BODY_KEEP]
+        self.body = redact(body[:_BODY_KEEP])
         #: seconds the server asked to wait (``Retry-After`` of a 429/503 reply), or None
         self.retry_after: Optional[float] = None
         self.msg = f"While trying the [{_route_name(request)}]: {self.error_message}"
@@ -119,6 +123,13 @@ class AmsResponseException(AmsServiceException):
     """A successful (200) reply whose body is not the JSON the route promises (not retried)."""
 
 
+def malformed_reply(route: str, message: str, body: str = "") -> AmsResponseException:
+    """The error for a 200 reply of ``route`` that is not what the route promises."""
+    return AmsResponseException(
+        {"error": {"code": 200, "message": message, "status": ""}}, route, body=body
+    )
+
+
 class AmsConnectionException(AmsException):
     """No usable reply: connection refused or reset, TLS failure, read time-out, truncated body.
 
@@ -128,7 +139,7 @@ class AmsConnectionException(AmsException):
     """
 
     def __init__(self, exp: BaseException, request: str) -> None:
-        self.exp = exp
+        self.exp = _scrubbed(exp)
         self.route = str(request)
         self.msg = f"While trying the [{_route_name(request)}]: {_short(exp)}"
         super().__init__(self.msg)
@@ -201,6 +212,38 @@ class AmsPublishException(AmsException):
         return self.msg
 
 
+def _scrubbed(exp: BaseException) -> BaseException:
+    """``exp`` itself, or, if it or an exception in its chain would show a token (a
+    ``users:byToken`` URL in its text or ``url``, or a ``request`` with its headers), a copy
+    of the same type whose only content is the redacted text and URL (a ``RuntimeError``
+    naming the type when the type cannot be built so)."""
+    seen: List[BaseException] = []
+    current: Optional[BaseException] = exp
+    leaks = False
+    while current is not None and len(seen) < 16 and not leaks:
+        seen.append(current)
+        text = str(current) + " " + str(getattr(current, "url", "") or "")
+        leaks = getattr(current, "request", None) is not None or redact(text) != text
+        current = current.__cause__ or current.__context__
+    if not leaks:
+        return exp
+    text = redact(str(exp))
+    url = getattr(exp, "url", None)
+    # urllib3's RequestError(pool, url, message), or an exception built from its text
+    attempts = [(None, redact(url), text)] if isinstance(url, str) else []
+    copy: BaseException = RuntimeError(f"{type(exp).__name__}: {text}")
+    for args in [*attempts, (text,)]:
+        try:
+            copy = type(exp)(*args)
+            break
+        except Exception:  # noqa: BLE001, S112 - any constructor signature: try the next
+            continue
+    for attr in ("request", "response"):
+        if getattr(copy, attr, None) is not None:  # pragma: no cover - a type that insists
+            copy = RuntimeError(f"{type(exp).__name__}: {text}")
+    return copy
+
+
 def _id_range(ids: Sequence[str]) -> str:
     if not ids:
         return "none"
@@ -223,6 +266,37 @@ def _route_name(request: object) -> str:
     return original_route_name(str(request))
 
 
+#: Shortest piece of a cut secret that :func:`mask` hides at a cut (shorter pieces are too
+#: likely to be ordinary text, and say too little about the secret to matter).
+_MIN_PIECE = 4
+
+
+#: Runs of text between separators: a secret cut in a message is one of them, whole or cut.
+_RUN = re.compile(r"[^\s'\"`()\[\]{}<>,;:=/?&]+")
+
+
+def mask(text: str, secrets: Sequence[str]) -> str:
+    """``text`` with every secret (and its stripped form) replaced by ``***``, and any run of
+    text (between spaces, quotes, brackets, ``=``, ``/`` ...) that is the start or the end of one,
+    as a cut leaves it (``...`` after it is kept); then :func:`redact`.
+    """
+    for secret in secrets:
+        for form in {secret, secret.strip()}:
+            if len(form) < _MIN_PIECE:
+                continue
+            text = text.replace(form, "***")
+
+            def cut(match: re.Match[str], form: str = form) -> str:
+                run = match.group(0)
+                core = run[:-3] if run.endswith("...") else run
+                if len(core) >= _MIN_PIECE and (form.startswith(core) or form.endswith(core)):
+                    return "***" + run[len(core):]
+                return run
+
+            text = _RUN.sub(cut, text)
+    return redact(text)
+
+
 def _short(exp: BaseException, limit: int = 300) -> str:
     """``repr(exp)`` (as argo-ams-library showed it), tokens redacted, at most ``limit`` chars."""
     text = redact(repr(exp))
@@ -235,7 +309,7 @@ def _envelope(text: str) -> Optional[Dict[str, Any]]:
         return None
     try:
         decoded = _json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
     if isinstance(decoded, dict) and isinstance(decoded.get("error"), dict):
         return decoded

@@ -9,7 +9,7 @@ from base64 import b64decode
 from binascii import b2a_base64
 from typing import Any, Dict, Mapping, Optional, Union
 
-from pymod.amsexceptions import AmsMessageException
+from pymod.amsexceptions import AmsMessageException, AmsResponseException, malformed_reply
 
 __all__ = ["AmsMessage", "check_attributes", "wire_message"]
 
@@ -122,13 +122,40 @@ class AmsMessage:
 
     @classmethod
     def _from_wire(cls, message: Mapping[str, Any]) -> AmsMessage:
-        """A pulled message from its wire form, without re-validating what AMS sent."""
+        """A pulled message from its wire form; only the JSON types are checked (the Base64
+        text is decoded by :meth:`get_data`).
+
+        Raises:
+            AmsResponseException: ``message`` is not an object, or ``data``, ``messageId`` or
+                ``publishTime`` is not a string, or ``attributes`` not an object of strings.
+        """
+        if type(message) is not dict:
+            raise _bad_pulled("the message is not an object")
+        get = message.get
+        attributes = get("attributes") or {}
+        data = get("data")
+        message_id = get("messageId", "")
+        publish_time = get("publishTime", "")
+        # one test for the usual case (checked per pulled message: kept cheap)
+        if not (
+            (type(data) is str or data is None)
+            and type(message_id) is str
+            and type(publish_time) is str
+            and type(attributes) is dict
+        ):
+            raise _bad_pulled(
+                "its 'data', 'messageId' or 'publishTime' is not a string, or its "
+                "'attributes' not an object"
+            )
+        for key, value in attributes.items():
+            if type(key) is not str or type(value) is not str:
+                raise _bad_pulled("its 'attributes' is not an object of strings")
         obj = cls.__new__(cls)
-        obj._attributes = message.get("attributes") or {}
-        obj._data = message.get("data")
+        obj._attributes = attributes
+        obj._data = data
         obj._b64enc = False
-        obj._messageId = message.get("messageId", "")
-        obj._publishTime = message.get("publishTime", "")
+        obj._messageId = message_id
+        obj._publishTime = publish_time
         return obj
 
     def __call__(self, **kwargs: Any) -> Dict[str, Any]:
@@ -266,6 +293,10 @@ class AmsMessage:
         shown = data if len(data) <= 40 else data[:37] + "..."
         ident = f"messageId={self._messageId!r}, " if self._messageId else ""
         return f"AmsMessage({ident}attributes={self._attributes!r}, data={shown!r})"
+
+
+def _bad_pulled(what: str) -> AmsResponseException:
+    return malformed_reply("subscriptions:pull", f"malformed pulled message: {what}")
 
 
 def wire_message(msg: object) -> Dict[str, Any]:

@@ -31,12 +31,22 @@ from pymod.amsexceptions import (
     AmsArgumentException,
     AmsConnectionException,
     AmsDeadlineException,
+    AmsException,
     AmsReplyMismatchException,
+    AmsResponseException,
     AmsServiceException,
     exception_from_reply,
-    redact,
 )
 from pymod.bypass import may_bypass_requests, patched_module_function
+from pymod.guards import (
+    check_port,
+    check_reqkwargs,
+    check_settings,
+    check_timeout,
+    check_token,
+    install_redaction,
+    with_redirect_guard,
+)
 from pymod.replies import safe_to_repeat
 from pymod.retry import RetryPolicy, check_deadline, parse_retry_after
 from pymod.routes import AUTHN_ROUTE, Route, format_path, redact_url, resolve_route
@@ -44,21 +54,8 @@ from pymod.routes import AUTHN_ROUTE, Route, format_path, redact_url, resolve_ro
 __all__ = ["DEFAULT_MAX_REPLY_BYTES", "DEFAULT_TIMEOUT", "AmsHttpRequests", "Timeout"]
 
 log = logging.getLogger("pymod")
+install_redaction()  # urllib3 logs request paths, users:byToken/<token> included
 
-
-class _RedactTokens(logging.Filter):
-    """Redact tokens from log records of urllib3, which logs request paths (and so the token in
-    ``users:byToken/<token>``) at DEBUG level."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        redacted = redact(message)
-        if redacted != message:
-            record.msg, record.args = redacted, ()
-        return True
-
-
-logging.getLogger("urllib3.connectionpool").addFilter(_RedactTokens())
 
 #: Seconds to connect and to wait for each read, unless ``timeout=`` says otherwise.
 DEFAULT_TIMEOUT = 30.0
@@ -73,13 +70,26 @@ Timeout = Union[float, Tuple[float, float], None]
 ReplyCheck = Callable[[Dict[str, Any]], Any]
 _Client = TypeVar("_Client", bound="AmsHttpRequests")
 
-_HOST_RE = re.compile(r"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+)(:\d{1,5})?")
+_HOST_RE = re.compile(r"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+)(?::([0-9]{1,5}))?")
 
 #: reqkwargs that the direct path handles; any other keyword takes ``session.request``.
 _DIRECT_KWARGS = frozenset(("timeout", "verify", "cert", "allow_redirects", "proxies", "stream"))
 _CACHE_MAX = 256
 #: ``json.dumps(obj, separators=(",", ":"))`` without building a new encoder per call.
-COMPACT_JSON = json.JSONEncoder(separators=(",", ":"))
+#: NaN and infinities are refused: they are not JSON, and AMS could not read the body.
+COMPACT_JSON = json.JSONEncoder(separators=(",", ":"), allow_nan=False)
+
+
+def _json_body(body: Any) -> str:
+    """``body`` as compact JSON.
+
+    Raises:
+        AmsArgumentException: a value JSON cannot hold (bytes, an object, NaN, a cycle ...).
+    """
+    try:
+        return COMPACT_JSON.encode(body)
+    except (TypeError, ValueError, RecursionError) as exc:
+        raise AmsArgumentException(f"the request body cannot be sent as JSON: {exc}") from None
 
 
 class _AmsSession(requests.Session):
@@ -106,12 +116,13 @@ def ca_bundle_from_env(verify: Union[bool, str, None]) -> Union[bool, str, None]
 
 
 def _check_endpoint(endpoint: object) -> str:
-    if not isinstance(endpoint, str) or _HOST_RE.fullmatch(endpoint) is None:
+    match = _HOST_RE.fullmatch(endpoint) if isinstance(endpoint, str) else None
+    if match is None or not (match.group(2) is None or 1 <= int(match.group(2)) <= 65535):
         raise AmsArgumentException(
-            f"invalid endpoint {endpoint!r}: expected a host name with an optional port, "
-            "such as 'msg.example.org' or '127.0.0.1:8443' (no scheme, no path)"
+            f"invalid endpoint {endpoint!r}: expected a host name with an optional port "
+            "(1-65535), such as 'msg.example.org' or '127.0.0.1:8443' (no scheme, no path)"
         )
-    return endpoint
+    return endpoint  # type: ignore[return-value]
 
 
 def _bare_host(endpoint: str) -> str:
@@ -174,8 +185,9 @@ class AmsHttpRequests:
                 f"max_reply_bytes must be an int >= 1, got {max_reply_bytes!r}"
             )
         self.max_reply_bytes = max_reply_bytes
-        self.authn_port = authn_port
-        self.timeout = timeout
+        self.authn_port = check_port("authn_port", authn_port)
+        self.timeout = check_timeout(timeout)
+        check_settings(session, verify, retry_policy, pool_maxsize, cert, key)
         self.retry_policy = retry_policy or RetryPolicy()
         self._base_url = f"https://{self.endpoint}/v1"
         self._own_session = session is None
@@ -249,8 +261,8 @@ class AmsHttpRequests:
 
     @token.setter
     def token(self, value: str) -> None:
-        if not isinstance(value, str):
-            raise AmsArgumentException(f"token must be a str, got {type(value).__name__}")
+        """Surrounding whitespace is stripped; see :func:`check_token` for what is refused."""
+        value = check_token(value)
         self._token = value
         headers = getattr(self, "_headers", None)
         if headers is not None:
@@ -274,6 +286,7 @@ class AmsHttpRequests:
             AmsConnectionException: a certificate or key file does not exist (as
                 argo-ams-library: ``requests`` cannot load it), or the service is unreachable.
         """
+        token = check_token(token)
         if token:
             self.token = token
             return
@@ -320,7 +333,13 @@ class AmsHttpRequests:
                 {"error": {"code": 500, "message": "Token was not found in the authn reply"}},
                 AUTHN_ROUTE.name,
             )
-        return token
+        try:
+            return check_token(token)
+        except AmsArgumentException as exc:
+            raise AmsResponseException(
+                {"error": {"code": 200, "message": f"the authn reply's token is unusable: {exc}"}},
+                AUTHN_ROUTE.name,
+            ) from None
 
     # ----------------------------------------------------------------------------------------
     # requests
@@ -336,6 +355,8 @@ class AmsHttpRequests:
         Raises:
             AmsArgumentException: unknown route, or an invalid name.
         """
+        if not isinstance(route_name, str):
+            raise AmsArgumentException("route_name must be a str")
         url = self._base_url + format_path(resolve_route(route_name), params)
         if query:
             items = {k: v for k, v in query.items() if v is not None}
@@ -367,11 +388,11 @@ class AmsHttpRequests:
             AmsResponseException: a 200 whose body is not a JSON object
                 (AmsReplyMismatchException) or is too large (AmsReplyTooLargeException).
         """
-        if route_name is None:
-            raise AmsArgumentException("route_name is required")
+        if not isinstance(route_name, str):
+            raise AmsArgumentException("route_name is required (a str)")
         route = resolve_route(route_name)
         data: Optional[Union[str, bytes]] = (
-            body if body is None or isinstance(body, (str, bytes)) else COMPACT_JSON.encode(body)
+            body if body is None or isinstance(body, (str, bytes)) else _json_body(body)
         )
         headers: MutableMapping[str, str] = self._headers
         extra = reqkwargs.pop("headers", None)
@@ -394,6 +415,7 @@ class AmsHttpRequests:
         if limit is not None and limit <= now:
             raise AmsDeadlineException(TimeoutError("the call's deadline has passed"), route.name)
         raw = None
+        failure: Optional[AmsException] = None
         wire.begin_attempt(limit)
         try:
             status, content, raw = self._exchange(route.method, url, data, headers, kwargs,
@@ -402,12 +424,15 @@ class AmsHttpRequests:
             if debug:
                 log.debug("%s %s -> %s", route.method, redact_url(url), type(exc).__name__)
             if limit is not None and time.monotonic() >= limit:
-                raise AmsDeadlineException(
+                failure = AmsDeadlineException(
                     TimeoutError(f"no complete reply within {limit - now:.3g} s"), route.name
-                ) from None
-            raise AmsConnectionException(exc, route.name) from None
+                )
+            else:
+                failure = AmsConnectionException(exc, route.name)
         finally:
             wire.end_attempt()
+        if failure is not None:  # raised here, so that no __context__ keeps the raw error
+            raise failure from None
         if debug:
             log.debug(
                 "%s %s -> %d (%d bytes, %.1f ms)", route.method, redact_url(url), status,
@@ -437,7 +462,7 @@ class AmsHttpRequests:
             return {}
         try:
             decoded = json.loads(content)
-        except (ValueError, RecursionError):
+        except (ValueError, RecursionError):  # not JSON, or nested too deeply to decode
             decoded = None
         if not isinstance(decoded, dict):
             raise AmsReplyMismatchException(
@@ -522,6 +547,8 @@ class AmsHttpRequests:
             if patched is not None:  # requests.post & co. replaced by a test: call it
                 resp = patched(url, data=data, headers=headers, **kwargs)
                 return resp.status_code, resp.content, None
+            if kwargs.get("allow_redirects") and not isinstance(self._session, _AmsSession):
+                kwargs = with_redirect_guard(self._session, kwargs)
             resp = self._session.request(method, url, data=data, headers=headers,
                                          **{**kwargs, "stream": True})
             raw = resp.raw
@@ -645,6 +672,8 @@ class AmsHttpRequests:
             AmsArgumentException: an invalid ``deadline`` (nothing sent).
         """
         seconds = reqkwargs.pop("deadline", None)
+        if reqkwargs:
+            check_reqkwargs(reqkwargs)
         if seconds is None:
             seconds = self.retry_policy.deadline
         end = None if seconds is None else time.monotonic() + check_deadline(seconds)

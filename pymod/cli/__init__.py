@@ -38,7 +38,7 @@ import sys
 from typing import IO, Any, Optional, Sequence
 
 from pymod.__version__ import __version__
-from pymod.amsexceptions import AmsArgumentException, AmsException
+from pymod.amsexceptions import AmsArgumentException, AmsException, mask
 from pymod.cli import consume, publish, resources
 from pymod.cli.common import (
     PROG,
@@ -155,9 +155,7 @@ def _run_emulator(argv: Sequence[str]) -> int:
 # entry point
 # ----------------------------------------------------------------------------------------------
 def _error(message: str, secrets: Sequence[str], hint: str = "") -> None:
-    for secret in secrets:
-        if secret:
-            message = message.replace(secret, "***")
+    message = mask(message, secrets)  # before anything is cut or joined
     message = " ".join(message.split())  # one line
     print(f"{PROG}: error: {message}", file=sys.stderr)
     if hint:

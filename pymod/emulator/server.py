@@ -23,6 +23,7 @@ import contextlib
 import errno
 import functools
 import importlib.util
+import logging
 import os
 import secrets
 import shutil
@@ -48,6 +49,7 @@ HOST = "127.0.0.1"
 #: Name of the admin user created at bootstrap.
 ADMIN_NAME = "admin"
 
+log = logging.getLogger("pymod.emulator")
 _STORE_FILE = "ams.sqlite3"
 _TOKEN_FILE = "admin-token"  # noqa: S105 - a file name, not a secret
 _TLS_DIR = "tls"
@@ -473,7 +475,10 @@ class Emulator:
 
         if self.data_dir is not None:
             base = Path(self.data_dir)
-            base.mkdir(parents=True, exist_ok=True)
+            base.mkdir(mode=0o700, parents=True, exist_ok=True)
+            if base.stat().st_mode & 0o077:
+                log.warning("the emulator's data directory %s is open to other users; its "
+                            "files are 0600, but chmod 700 it", base)
             self._ca = EmulatorCA(base / _TLS_DIR)
             self.admin_token = self._load_admin_token(base)
             store_path: Optional[str] = str(base / _STORE_FILE)
@@ -537,6 +542,7 @@ class Emulator:
         if token is None:
             token = _new_token()
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.fchmod(fd, 0o600)  # also when the file was already there
         with os.fdopen(fd, "w", encoding="ascii") as fh:
             fh.write(token + "\n")
         return token

@@ -22,6 +22,7 @@ import contextlib
 import dataclasses
 import hashlib
 import json
+import os
 import secrets
 import sqlite3
 import threading
@@ -421,6 +422,18 @@ _SCHEMA_SELECT = (
 )
 
 
+def _owner_only(path: str) -> None:
+    """Create the file ``path`` readable and writable by its owner only (0600), or make an
+    existing one so; a ``file:`` URI or ``:memory:`` is left alone."""
+    if path == ":memory:" or path.startswith("file:"):
+        return
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        os.fchmod(fd, 0o600)
+    finally:
+        os.close(fd)
+
+
 class Store:
     """SQLite-backed state of the emulator.
 
@@ -434,6 +447,8 @@ class Store:
         self.path = path
         self.clock = clock
         self._lock = threading.RLock()
+        if path:
+            _owner_only(path)  # it holds every token: before SQLite creates it
         self._db = sqlite3.connect(path or ":memory:", check_same_thread=False)
         self._db.row_factory = sqlite3.Row
         if path:
@@ -441,6 +456,10 @@ class Store:
             self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
         self._db.commit()
+        if path:  # SQLite gives the WAL and SHM files the database's mode; make sure of it
+            for suffix in ("-wal", "-shm", "-journal"):
+                if os.path.exists(path + suffix):
+                    os.chmod(path + suffix, 0o600)
 
     # ------------------------------------------------------------------ plumbing
 

@@ -42,6 +42,7 @@ _SAFE_FILE_CHARS = re.compile(r"[^A-Za-z0-9_.-]")
 def _write_private(path: Path, data: bytes) -> None:
     """Write *data* to *path* readable by the owner only (the file holds a key)."""
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)  # also when the file was already there
     with os.fdopen(fd, "wb") as fh:
         fh.write(data)
 
@@ -63,7 +64,7 @@ class EmulatorCA:
 
     def __init__(self, directory: str | os.PathLike[str]) -> None:
         self.directory = Path(directory)
-        self.directory.mkdir(parents=True, exist_ok=True)
+        self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
         cert_path = self.directory / _CA_CERT
         key_path = self.directory / _CA_KEY
         if cert_path.is_file() and key_path.is_file():
@@ -107,7 +108,7 @@ class EmulatorCA:
         if not common_name:
             raise ValueError("common_name must not be empty")
         clients = self.directory / _CLIENTS
-        clients.mkdir(exist_ok=True)
+        clients.mkdir(mode=0o700, exist_ok=True)
         stem = _SAFE_FILE_CHARS.sub("_", common_name)[:64]
         if stem != common_name:
             # Keep distinct names in distinct files even when sanitising collides.

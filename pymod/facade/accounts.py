@@ -7,7 +7,7 @@ from typing import Any, Dict, Iterator, List, Literal, Optional, Tuple, Union, o
 from pymod.amsexceptions import AmsArgumentException
 from pymod.amsproject import AmsProject
 from pymod.amsuser import AmsUser, AmsUserPage, AmsUserProject
-from pymod.facade.base import FacadeBase, JSONDict, check_str_list, walk_pages
+from pymod.facade.base import FacadeBase, JSONDict, check_str_list, reply_field, walk_pages
 from pymod.facade.topics import _page_query
 from pymod.routes import validate_name
 from pymod.types import MetricList, Project, Registration
@@ -108,7 +108,7 @@ class AccountsAPI(FacadeBase):
             page = self.list_users(details, page_size, token, **reqkwargs)
             return page.users, page.next_page_token
 
-        return walk_pages(page_size, fetch)
+        return walk_pages(page_size, fetch, "users:list")
 
     def update_user(
         self,
@@ -144,6 +144,10 @@ class AccountsAPI(FacadeBase):
         if service_roles:
             body["service_roles"] = check_str_list("service_roles", service_roles)
         if projects:
+            if not isinstance(projects, (list, tuple)):
+                raise AmsArgumentException(
+                    f"projects must be a list of AmsUserProject, got {type(projects).__name__}"
+                )
             body["projects"] = [_project_entry(p) for p in projects]
         reply = self._call("users:update", body, params={"user": name}, **reqkwargs)
         return AmsUser.load_from_dict(reply)
@@ -189,7 +193,10 @@ class AccountsAPI(FacadeBase):
             AmsServiceException: 404 if it does not exist.
         """
         result: Project = self._call("projects:show", params={"project": name}, **reqkwargs)
-        return AmsProject(result["name"], init=self) if retobj else result  # type: ignore[arg-type]
+        if not retobj:
+            return result
+        return AmsProject(reply_field(result, "name", str, "projects:show"),
+                          init=self)  # type: ignore[arg-type]
 
     def list_projects(self, **reqkwargs: Any) -> List[Project]:
         """Every project (``GET /v1/projects``), as a list of project objects (AMS does not
@@ -319,7 +326,7 @@ class AccountsAPI(FacadeBase):
             page = self.list_project_members(project, details, page_size, token, **reqkwargs)
             return page.users, page.next_page_token
 
-        return walk_pages(page_size, fetch)
+        return walk_pages(page_size, fetch, "projects:listUsers")
 
     # ---- registrations ---------------------------------------------------------------------
     def create_registration(
@@ -341,6 +348,9 @@ class AccountsAPI(FacadeBase):
             "name": name, "first_name": first_name, "last_name": last_name, "email": email,
             "organization": organization, "description": description,
         }
+        for field, value in body.items():
+            if not isinstance(value, str):
+                raise AmsArgumentException(f"{field} must be a str, got {type(value).__name__}")
         result: Registration = self._call("registrations:newUser", body, params={}, **reqkwargs)
         return result
 

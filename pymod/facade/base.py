@@ -25,6 +25,7 @@ import requests
 from pymod.amsexceptions import AmsArgumentException, AmsResponseException
 from pymod.amssubscription import AmsSubscription
 from pymod.amstopic import AmsTopic
+from pymod.facade.replies import check_reply, malformed
 from pymod.retry import RetryPolicy
 from pymod.routes import ORIGINAL_ROUTES, validate_name
 from pymod.transport import DEFAULT_MAX_REPLY_BYTES, DEFAULT_TIMEOUT, AmsHttpRequests, Timeout
@@ -120,6 +121,11 @@ class FacadeBase(AmsHttpRequests):
     def __repr__(self) -> str:
         return f"{type(self).__name__}(endpoint={self.endpoint!r}, project={self.project!r})"
 
+    def _call(self, route_name: str, *args: Any, **kwargs: Any) -> Any:
+        """The transport's ``_call``, and the reply checked against the route's reply type
+        (:func:`pymod.facade.replies.check_reply`): AmsResponseException if it does not fit."""
+        return check_reply(route_name, super()._call(route_name, *args, **kwargs))
+
     # ---- helpers --------------------------------------------------------------------------
     def _project_or_default(self, project: Optional[str]) -> str:
         project = project or self.project
@@ -190,10 +196,7 @@ def reply_field(reply: Mapping[str, Any], key: str, kind: Type[T], route: str) -
     """
     value = reply.get(key)
     if not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
-        raise AmsResponseException(
-            {"error": {"code": 200, "message": f"the reply has no valid {key!r}", "status": ""}},
-            route,
-        )
+        raise malformed(route, f"malformed reply: no valid {key!r}")
     return value
 
 
@@ -258,17 +261,28 @@ def iso_date(name: str, value: object) -> Optional[str]:
     raise AmsArgumentException(f"{name} must be a datetime.date or datetime, got {type(value).__name__}")
 
 
-def walk_pages(page_size: int, fetch: Callable[[str], Tuple[Iterable[T], str]]) -> Iterator[T]:
+def walk_pages(
+    page_size: int, fetch: Callable[[str], Tuple[Iterable[T], str]], route: str = "list"
+) -> Iterator[T]:
     """Yield the items of every page, lazily: ``fetch(page_token)`` returns a page's items and
     the next page token (``""`` after the last page).
 
     Raises:
         AmsArgumentException: ``page_size`` is not an int >= 1 (before any request).
+        AmsResponseException: a page gives a ``nextPageToken`` already seen (the listing would
+            never end), after the items of the pages before it.
     """
     check_int("page_size", page_size, 1)
     token = ""
+    seen = {token}
     while True:
         items, token = fetch(token)
         yield from items
         if not token:
             return
+        if token in seen:
+            raise malformed(
+                route, f"the listing does not advance: page {len(seen)} gives a "
+                "nextPageToken that an earlier page gave"
+            )
+        seen.add(token)

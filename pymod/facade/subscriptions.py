@@ -209,7 +209,8 @@ class SubscriptionsAPI(TopicsAPI):
         query = _page_query(page_size, page_token)
         reply: SubscriptionList = self._call("subscriptions:list", query=query, params=self._p(),
                                      **reqkwargs)
-        reply.setdefault("subscriptions", [])
+        if reply.get("subscriptions") is None:  # left out, or null (an empty Go slice)
+            reply["subscriptions"] = []
         for item in reply["subscriptions"]:
             self._cache(self._sub_obj, item)
         return reply
@@ -282,13 +283,21 @@ class SubscriptionsAPI(TopicsAPI):
         """
         try:
             return self.pullopts[key]
-        except KeyError:
+        except (KeyError, TypeError):  # TypeError: an unhashable key
             raise _pullopt_error(key) from None
 
     def set_pullopt(self, key: str, value: Union[str, int, bool]) -> None:
         """Set pull option ``key`` (sent in every pull body, as argo-ams-library did; ``num`` and
         ``return_immediately`` of :meth:`pull_sub` override ``maxMessages`` and
-        ``returnImmediately``); stored as the string AMS expects."""
+        ``returnImmediately``); stored as the string AMS expects.
+
+        Raises:
+            AmsArgumentException: ``value`` is not a str, int or bool (AMS would refuse its text).
+        """
+        if not isinstance(value, (str, int)):
+            raise AmsArgumentException(
+                f"pull option {key} must be a str, int or bool, got {type(value).__name__}"
+            )
         self.pullopts[str(key)] = str(value).lower() if isinstance(value, bool) else str(value)
 
     def pull_sub(

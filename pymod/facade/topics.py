@@ -124,7 +124,8 @@ class TopicsAPI(FacadeBase):
         """
         query = _page_query(page_size, page_token)
         reply: TopicList = self._call("topics:list", query=query, params=self._p(), **reqkwargs)
-        reply.setdefault("topics", [])
+        if reply.get("topics") is None:  # left out, or null (an empty Go slice)
+            reply["topics"] = []
         for item in reply["topics"]:
             self._cache(self._topic_obj, item)
         return reply
@@ -152,7 +153,7 @@ class TopicsAPI(FacadeBase):
             page = lister(page_size=page_size, page_token=token, **reqkwargs)
             return page.get(key) or [], page.get("nextPageToken") or ""
 
-        return walk_pages(page_size, fetch)
+        return walk_pages(page_size, fetch, f"{key}:list")
 
     def delete_topic(self, topic: str, **reqkwargs: Any) -> JSONDict:
         """Delete ``topic`` and its messages (``DELETE /v1/projects/{project}/topics/{topic}``).

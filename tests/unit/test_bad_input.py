@@ -18,6 +18,7 @@ from pymod import (
     AmsArgumentException,
     AmsMessage,
     AmsMessageException,
+    AmsServiceException,
     AmsUserProject,
     ArgoMessagingService,
 )
@@ -108,7 +109,94 @@ MATRIX: list[tuple[str, Call, type, str]] = [
     ("mattermost-no-url", lambda c: c.pushconfig_sub("sub", push_type="mattermost"),
      AmsArgumentException, "mattermost_url"),
     ("token-not-str", lambda c: setattr(c, "token", 123), AmsArgumentException, "token must be a str"),
+    # ---- per-call timeouts: refused before the request, not by it
+    *[
+        (f"call-timeout-{name}", (lambda v: lambda c: c.get_topic("t", timeout=v))(value),
+         AmsArgumentException, "timeout")
+        for name, value in (
+            ("negative", -1), ("zero", 0), ("nan", float("nan")), ("inf", float("inf")),
+            ("1-tuple", (1,)), ("3-tuple", (1, 2, 3)), ("str", "5"), ("bool", True),
+            ("pair-negative", (1, -1)), ("pair-nan", (float("nan"), 5)), ("list", [1, 2]),
+        )
+    ],
+    ("pull-timeout-nan", lambda c: c.pull_sub("sub", 5, timeout=float("nan")),
+     AmsArgumentException, "timeout"),
+    # ---- other requests keywords and call arguments
+    ("kwarg-unknown", lambda c: c.get_topic("t", foo=1), AmsArgumentException, "unknown keyword"),
+    ("kwarg-data", lambda c: c.get_topic("t", data="x"), AmsArgumentException, "data"),
+    ("kwarg-json", lambda c: c.publish("t", {"data": "eA=="}, json={}), AmsArgumentException, "json"),
+    ("kwarg-headers-str", lambda c: c.get_topic("t", headers="x"), AmsArgumentException, "headers"),
+    ("kwarg-headers-int", lambda c: c.get_topic("t", headers={"X-A": 1}), AmsArgumentException,
+     "headers"),
+    ("kwarg-verify-int", lambda c: c.get_topic("t", verify=5), AmsArgumentException, "verify"),
+    ("pullopt-object", lambda c: c.set_pullopt("maxMessages", object()), AmsArgumentException,
+     "pull option"),
+    ("registration-name-int", lambda c: c.create_registration(5), AmsArgumentException,
+     "name must be a str"),
+    # ---- bodies that JSON cannot hold, and other wrong types
+    ("body-bytes", lambda c: c.create_project("P2", b"about"), AmsArgumentException,
+     "cannot be sent as JSON"),
+    ("body-nan", lambda c: c.create_schema("s", "json", {"maximum": float("nan")}),
+     AmsArgumentException, "cannot be sent as JSON"),
+    ("body-object", lambda c: c.validate_schema_message("s", {"a": object()}),
+     AmsArgumentException, "cannot be sent as JSON"),
+    ("pullopt-get-unhashable", lambda c: c.get_pullopt({"a": 1}), AmsServiceException,
+     "Invalid pull option"),
+    ("user-projects-bool", lambda c: c.update_user("bob", projects=True), AmsArgumentException,
+     "projects must be a list"),
+    ("route-name-dict", lambda c: c.do_get("https://x/v1/status", {"a": 1}), AmsArgumentException,
+     "route_name"),
+    ("url-for-route-int", lambda c: c.url_for(5), AmsArgumentException, "route_name"),
 ]
+
+#: Client settings refused at construction: (id, keyword arguments, fragment of the message).
+BAD_SETTINGS: list[tuple[str, dict[str, Any], str]] = [
+    *[(f"timeout-{name}", {"timeout": value}, "timeout") for name, value in (
+        ("negative", -1), ("zero", 0), ("nan", float("nan")), ("inf", float("inf")),
+        ("1-tuple", (1,)), ("str", "30"), ("bool", False), ("pair-inf", (5, float("inf"))),
+        ("pair-str", ("5", 5)),
+    )],
+    *[(f"endpoint-{name}", {"endpoint": value}, "invalid endpoint") for name, value in (
+        ("port-0", "msg.example.org:0"), ("port-65536", "msg.example.org:65536"),
+        ("port-99999", "msg.example.org:99999"), ("port-arabic-digits", "msg.example.org:٨٤"),
+        ("port-fullwidth", "msg.example.org:８４４３"), ("port-empty", "msg.example.org:"),
+        ("ipv6-port-0", "[::1]:0"), ("not-str", 8443),
+    )],
+    ("session-str", {"session": "http://proxy"}, "session must be a requests.Session"),
+    ("verify-int", {"verify": 5}, "verify must be"),
+    ("retry-policy-str", {"retry_policy": "exponential"}, "retry_policy must be"),
+    ("pool-maxsize-str", {"pool_maxsize": "4"}, "pool_maxsize"),
+    ("pool-maxsize-0", {"pool_maxsize": 0}, "pool_maxsize"),
+    ("cert-int", {"token": "", "cert": 5, "key": "k.pem"}, "cert must be"),
+    ("key-list", {"token": "", "cert": "c.pem", "key": ["k.pem"]}, "key must be"),
+    *[(f"authn-port-{name}", {"authn_port": value}, "authn_port") for name, value in (
+        ("0", 0), ("65536", 65536), ("str", "8443"), ("bool", True), ("negative", -1),
+    )],
+]
+
+
+@pytest.mark.parametrize(("kwargs", "fragment"), [pytest.param(*row[1:], id=row[0])
+                                                  for row in BAD_SETTINGS])
+def test_bad_settings_are_refused_at_construction(nonet: responses.RequestsMock,
+                                                  kwargs: dict[str, Any], fragment: str) -> None:
+    kwargs = {"endpoint": "msg.example.org", "token": "t", "project": "DEMO", **kwargs}
+    with pytest.raises(AmsArgumentException) as info:
+        ArgoMessagingService(**kwargs)
+    assert fragment in str(info.value)
+    assert len(nonet.calls) == 0
+
+
+@pytest.mark.parametrize("timeout", [None, 0.5, 30, (3.05, 27), (None, 10), (5, None)])
+def test_valid_timeouts_are_accepted(nonet: responses.RequestsMock, timeout: Any) -> None:
+    client = ArgoMessagingService("msg.example.org:443", token="t", project="DEMO", timeout=timeout)
+    assert client.timeout == timeout
+    client.close()
+
+
+@pytest.mark.parametrize("endpoint", ["msg.example.org:1", "msg.example.org:65535", "[::1]:8443",
+                                      "127.0.0.1"])
+def test_valid_endpoints_are_accepted(endpoint: str) -> None:
+    assert ArgoMessagingService(endpoint, token="t").endpoint == endpoint
 
 
 @pytest.mark.parametrize(("call", "exc", "fragment"), [pytest.param(*row[1:], id=row[0]) for row in MATRIX])

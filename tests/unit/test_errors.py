@@ -167,7 +167,9 @@ def test_transport_failures_are_connection_exceptions(ams, rsps, error):
     with pytest.raises(AmsConnectionException) as info:
         ams.get_topic("alerts")
     exc = info.value
-    assert exc.exp is error
+    # a copy of the same type and text: the original carries the request, token header included
+    assert type(exc.exp) is type(error) and str(exc.exp) == str(error)
+    assert getattr(exc.exp, "request", None) is None and error.request is not None
     assert exc.route == "topics:show"
     assert type(error).__name__ in str(exc)
     assert exc.__cause__ is None and exc.__suppress_context__
