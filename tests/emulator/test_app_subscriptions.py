@@ -9,7 +9,7 @@ import pytest
 from ams_testkit import Ams, FakeClock, error_of
 from starlette.testclient import TestClient
 
-from pymod.emulator import app as app_module
+from pymod.emulator.api import subscriptions as subscriptions_module
 from pymod.emulator.app import create_app
 from pymod.emulator.store import Store
 
@@ -242,7 +242,7 @@ def test_long_poll_waits_for_new_messages(setup: Ams) -> None:
 
 
 def test_long_poll_gives_up_after_the_cap(setup: Ams, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(app_module, "PULL_WAIT_SECONDS", 0.2)
+    monkeypatch.setattr(subscriptions_module, "PULL_WAIT_SECONDS", 0.2)
     setup.publish("YQ==")
     started = time.monotonic()
     assert pulled_ids(setup, max_messages="5", immediately="false") == ["0"]
