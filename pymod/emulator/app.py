@@ -60,6 +60,7 @@ import logging
 import re
 from collections.abc import Awaitable
 from typing import Callable, Optional
+from urllib.parse import quote
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -69,12 +70,13 @@ from starlette.types import Receive, Scope, Send
 
 from pymod.emulator.api.accounts import AccountOps
 from pymod.emulator.api.context import (
-    _CORS_HEADERS,
     NAME_RE,
     Ctx,
     PublishNotifier,
     _first_values,
     _router_404,
+    clean_path,
+    cors_preflight,
     error_response,
 )
 from pymod.emulator.api.routing import ROUTES, RouteSpec
@@ -129,28 +131,33 @@ class AmsService(TopicOps, SubscriptionOps, AccountOps, SchemaOps, ServiceOps):
         except Exception:
             logger.exception("unexpected error in %s %s", request.method, scope.get("path"))
             response = error_response(internal("Internal Error"))
-        if "origin" in request.headers:
+        if request.headers.get("origin") and request.method != "OPTIONS":
             response.headers["Access-Control-Allow-Origin"] = "*"
         await response(scope, receive, send)
 
     async def dispatch(self, request: Request) -> Response:
-        """Route a request (spec 1.1/1.7) and run it through the steps of spec 1.3."""
+        """Route a request as the real server does (its CORS wrapper, then gorilla/mux: path
+        cleaning with a 301, first matching route wins, 405 only when the *last* route's path
+        matches, else ``404 page not found``), then run it through the steps of spec 1.3."""
         path: str = request.scope["path"]
-        if (request.method == "OPTIONS" and "origin" in request.headers
-                and "access-control-request-method" in request.headers):
-            return Response(b"", 200, headers=_CORS_HEADERS)
+        if request.method == "OPTIONS":
+            return cors_preflight(request.headers)
+        clean = clean_path(path)
+        if clean != path:
+            query = request.scope.get("query_string", b"").decode("latin-1")
+            location = quote(clean, safe="/$&+,:;=@") + (f"?{query}" if query else "")
+            return Response(b"", 301, headers={"Location": location})
         if not path.startswith("/v1/"):
             return _router_404()
         path = path[3:]
-        path_known = False
+        method_mismatch = False
         for route in ROUTES:
             match = route.regex.fullmatch(path)
-            if match is None:
-                continue
-            path_known = True
-            if route.method == request.method:
+            if match is not None and route.method == request.method:
                 return await self.run(route, match.groupdict(), request)
-        return Response(b"", 405) if path_known else _router_404()
+            # mux's PathPrefix("/v1") matcher clears an earlier method mismatch on every route
+            method_mismatch = match is not None
+        return Response(b"", 405) if method_mismatch else _router_404()
 
     async def run(self, route: RouteSpec, path_vars: dict[str, str], request: Request
                   ) -> Response:

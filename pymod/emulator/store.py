@@ -602,6 +602,11 @@ class Store:
             db.execute(f"UPDATE users SET {assignments} WHERE id = ?",  # noqa: S608
                        (*columns.values(), user_id))
 
+    def set_token(self, user_id: int, token: str) -> None:
+        """Replace a user's token (``modified_on`` is left alone, as on the real server)."""
+        with self._write() as db:
+            db.execute("UPDATE users SET token = ? WHERE id = ?", (token, user_id))
+
     def delete_user(self, user_id: int) -> None:
         """Delete a user, its memberships and its ACL entries."""
         with self._write() as db:
@@ -614,8 +619,8 @@ class Store:
     def memberships(self, user_id: int) -> list[Membership]:
         """The user's project entries, in the order they were added."""
         rows = self._all(
-            "SELECT m.project_id, p.name, m.roles, m.created_on FROM members m"
-            " JOIN projects p ON p.id = m.project_id WHERE m.user_id = ? ORDER BY m.position",
+            "SELECT m.project_id, COALESCE(p.name, ''), m.roles, m.created_on FROM members m"
+            " LEFT JOIN projects p ON p.id = m.project_id WHERE m.user_id = ? ORDER BY m.position",
             (user_id,))
         return [Membership(r[0], r[1], _roles_or_none(r[2]), r[3]) for r in rows]
 
@@ -702,8 +707,9 @@ class Store:
                        " WHERE id = ?", (name, description, self.now_s(), project_id))
 
     def delete_project(self, project_id: int) -> None:
-        """Delete a project with its topics, messages, subscriptions, schemas, counters and
-        memberships."""
+        """Delete a project with its topics, messages, subscriptions, schemas and counters.
+        Its members keep their entries for it, shown with project name ``""`` (as on the real
+        server, which leaves the users' project references in place)."""
         with self._write() as db:
             for (topic_id,) in db.execute("SELECT id FROM topics WHERE project_id = ?",
                                           (project_id,)).fetchall():
@@ -711,7 +717,7 @@ class Store:
             db.execute("DELETE FROM acls WHERE kind = ? AND resource_id IN"
                        " (SELECT id FROM subscriptions WHERE project_id = ?)",
                        (SUBSCRIPTION, project_id))
-            for table in ("subscriptions", "schemas", "daily_counts", "members"):
+            for table in ("subscriptions", "schemas", "daily_counts"):
                 db.execute(f"DELETE FROM {table} WHERE project_id = ?",  # noqa: S608
                            (project_id,))
             db.execute("DELETE FROM projects WHERE id = ?", (project_id,))

@@ -141,7 +141,10 @@ def test_modify_offset(setup: Ams) -> None:
     path = "/projects/DEMO/subscriptions/alerts-sub:modifyOffset"
     assert error_of(setup.call("POST", path, body={"offset": 4})) == (
         400, "INVALID_ARGUMENT", "Offset out of bounds")
-    assert offsets(setup) == {"max": 3, "min": 0, "current": 0}  # rejected without storing
+    # the real server answers 400 and still stores it (its handler lacks a return)
+    assert offsets(setup) == {"max": 3, "min": 0, "current": 4}
+    setup.call("POST", path, body={"offset": -2})
+    assert offsets(setup) == {"max": 3, "min": 0, "current": 0}  # below min: reset to min
     assert error_of(setup.call("POST", path, body={"offset": "1"}))[2] == (
         "Invalid Offset Arguments")
     reply = setup.call("POST", path, body={"offset": 1})

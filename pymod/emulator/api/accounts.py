@@ -180,7 +180,7 @@ class AccountOps(ServiceBase):
             if any(pid == project.id for pid, _ in entries):
                 raise invalid(f"duplicate reference of project {item['project']}")
             _check_roles(item["roles"])
-            entries.append((project.id, item["roles"]))
+            entries.append((project.id, item["roles"] or []))
         return entries
 
     async def op_users_list(self, ctx: Ctx) -> Response:
@@ -227,15 +227,15 @@ class AccountOps(ServiceBase):
     async def op_users_create(self, ctx: Ctx) -> Response:
         """``POST /v1/users/{user}`` (spec 8.4)."""
         fields = _decode(invalid_args("User"), lambda: _user_body(ctx.body))
+        if self.store.user_by_name(ctx.vars["user"]) is not None:
+            raise exists("User")  # before the role and project checks, as on the real server
         entries = self._project_entries(fields.projects) or []
         _check_roles(fields.service_roles)
-        if self.store.user_by_name(ctx.vars["user"]) is not None:
-            raise exists("User")
         assert ctx.caller is not None
         user = self.store.create_user(
             ctx.vars["user"], email=fields.email, first_name=fields.first_name,
             last_name=fields.last_name, organization=fields.organization,
-            description=fields.description, service_roles=fields.service_roles or [],
+            description=fields.description, service_roles=fields.service_roles,
             memberships=entries, created_by=ctx.caller.uuid)
         return json_response(self.user_json(user))
 
@@ -265,7 +265,7 @@ class AccountOps(ServiceBase):
     async def op_users_refreshToken(self, ctx: Ctx) -> Response:
         """``POST /v1/users/{user}:refreshToken`` (spec 8.6)."""
         user = self._user(ctx)
-        self.store.update_user(user.id, token=new_token())
+        self.store.set_token(user.id, new_token())
         updated = self.store.user_by_id(user.id)
         assert updated is not None
         return json_response(self.user_json(updated))
@@ -346,7 +346,7 @@ class AccountOps(ServiceBase):
         if self.store.membership(user.id, ctx.proj.id) is not None:
             raise conflict("User is already a member of the project")
         _check_roles(roles)
-        self.store.set_member_roles(user.id, ctx.proj.id, roles)
+        self.store.set_member_roles(user.id, ctx.proj.id, roles or [])
         updated = self.store.user_by_id(user.id)
         assert updated is not None
         return json_response(self._member_view(ctx, updated))

@@ -7,9 +7,10 @@ import asyncio
 import base64
 import binascii
 import dataclasses
+import posixpath
 import re
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Callable, Optional, TypeVar
 from urllib.parse import parse_qsl
 
@@ -66,10 +67,54 @@ def _router_404() -> Response:
                     headers={"X-Content-Type-Options": "nosniff"})
 
 
-_CORS_HEADERS = {
-    "Access-Control-Allow-Methods": "OPTIONS, POST, GET, PUT, DELETE, HEAD",
-    "Access-Control-Allow-Headers": "X-Requested-With, Content-Type, x-api-key",
-}
+_CORS_METHODS = ("OPTIONS", "POST", "GET", "PUT", "DELETE", "HEAD")
+_CORS_HEADERS = ("Accept", "Accept-Language", "Content-Language", "Origin",  # gorilla's defaults
+                 "X-Requested-With", "Content-Type", "X-Api-Key")
+_SIMPLE_HEADERS = _CORS_HEADERS[:4]
+_TOKEN_RE = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+
+
+def clean_path(path: str) -> str:
+    """Go's ``path.Clean`` as gorilla/mux applies it (a trailing slash is kept)."""
+    if not path:
+        return "/"
+    cleaned = posixpath.normpath("/" + re.sub(r"/+", "/", path.lstrip("/")))
+    if path.endswith("/") and cleaned != "/":
+        cleaned += "/"
+    return cleaned
+
+
+def canonical_header(name: str) -> str:
+    """Go's ``http.CanonicalHeaderKey``: ``x-api-key`` -> ``X-Api-Key`` (invalid names as given)."""
+    if _TOKEN_RE.fullmatch(name) is None:
+        return name
+    return "-".join(part[:1].upper() + part[1:].lower() for part in name.split("-"))
+
+
+def cors_preflight(headers: Mapping[str, str]) -> Response:
+    """The answer of the real server's CORS wrapper (gorilla ``handlers.CORS`` with AMS's
+    allowed headers and methods) to an ``OPTIONS`` request, which never reaches the router."""
+    if not headers.get("origin"):
+        return Response(b"", 200)
+    if "access-control-request-method" not in headers:
+        return Response(b"", 400)
+    method = headers["access-control-request-method"]
+    if method not in _CORS_METHODS:
+        return Response(b"", 405)
+    allowed: list[str] = []
+    for raw in headers.get("access-control-request-headers", "").split(","):
+        name = canonical_header(raw.strip(" \t"))
+        if not name or name in _SIMPLE_HEADERS:
+            continue
+        if name not in _CORS_HEADERS:
+            return Response(b"", 403)
+        allowed.append(name)
+    reply = Response(b"", 200, headers={"Access-Control-Allow-Origin": "*"})
+    if allowed:
+        reply.headers["Access-Control-Allow-Headers"] = ",".join(allowed)
+    if method not in ("GET", "HEAD", "POST"):
+        reply.headers["Access-Control-Allow-Methods"] = method
+    return reply
 
 
 # ---------------------------------------------------------------------------- request context
@@ -222,6 +267,15 @@ class ServiceBase:
         if missing:
             raise AmsError(404, "NOT_FOUND", f"User(s): {', '.join(missing)} do not exist")
         return ids
+
+    def _modify_acl(self, ctx: Ctx, thing: str, kind: str, resource_id: Optional[int]
+                    ) -> Response:
+        """``modifyAcl`` of a topic or subscription. As on the real server (its MongoDB update
+        matches nothing), an unknown resource answers 200 once the users are valid."""
+        user_ids = self._users_exist_in_project(ctx, self._acl_body(ctx, thing))
+        if resource_id is not None:
+            self.store.set_acl(kind, resource_id, user_ids)
+        return literal_response()
 
     def _acl_body(self, ctx: Ctx, thing: str) -> list[str]:
         error = invalid_args(thing)

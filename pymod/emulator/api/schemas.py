@@ -50,10 +50,13 @@ class SchemaOps(ServiceBase):
         error = invalid_args("Schema")
         body = _decode(error, lambda: dec.parse_struct(ctx.body))
         schema_type = _decode(error, lambda: dec.get_str(body, "type"))
-        document = _decode(error, lambda: dec.get_obj(body, "schema")) or {}
+        raw_document = _decode(error, lambda: dec.get_obj(body, "schema"))
         if self.store.schema(ctx.proj.id, ctx.vars["schema"]) is not None:
             raise exists("Schema")
         schema_type = schemas.check_type(schema_type)
+        if raw_document is None and schema_type == "json":
+            raise invalid("schema is invalid")  # gojsonschema on a missing (nil) schema
+        document = raw_document or {}
         document = schemas.check_schema(schema_type, document)
         schema = self.store.create_schema(ctx.proj.id, ctx.vars["schema"], schema_type, document)
         return json_response(self.schema_json(schema), "1")

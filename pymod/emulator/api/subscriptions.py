@@ -58,8 +58,9 @@ class SubscriptionOps(ServiceBase):
     """Routes ``subscriptions:*`` (but ``listByTopic``)."""
 
     @staticmethod
-    def sub_json(sub: Subscription) -> dict[str, Any]:
-        """The subscription object of spec 5.1."""
+    def sub_json(sub: Subscription, push_status: str = "") -> dict[str, Any]:
+        """The subscription object of spec 5.1 (``pushStatus`` only when given: the real
+        server shows it on a single subscription's GET only)."""
         push = sub.push
         auth: dict[str, Any] = {}
         if push.auth_type:
@@ -89,8 +90,8 @@ class SubscriptionOps(ServiceBase):
             },
             "ackDeadlineSeconds": sub.ack_deadline,
         }
-        if push.type and push.verified and sub.push_status:
-            body["pushStatus"] = sub.push_status
+        if push_status:
+            body["pushStatus"] = push_status
         body["createdOn"] = fmt_seconds(sub.created_on)
         return body
 
@@ -106,7 +107,11 @@ class SubscriptionOps(ServiceBase):
 
     async def op_subscriptions_show(self, ctx: Ctx) -> Response:
         """``GET .../subscriptions/{subscription}`` (spec 5.5)."""
-        return json_response(self.sub_json(self._sub(ctx)))
+        sub = self._sub(ctx)
+        status = ""
+        if sub.push.type and sub.push.verified:  # the push server's answer, at once
+            status = sub.push_status or f"Subscription {sub.full_name} is currently active"
+        return json_response(self.sub_json(sub, status))
 
     async def op_subscriptions_create(self, ctx: Ctx) -> Response:
         """``PUT .../subscriptions/{subscription}`` (spec 5.2)."""
@@ -128,6 +133,9 @@ class SubscriptionOps(ServiceBase):
             raise exists("Subscription")
         sub = self.store.create_subscription(ctx.proj.id, ctx.vars["subscription"], topic,
                                              ack_deadline or 10, push)
+        worker = self.store.user_by_name(self.push_worker_name)
+        if push.type == "mattermost" and worker is not None:
+            self._activate_push(ctx, sub.id, worker.id)
         return json_response(self.sub_json(sub))
 
     async def op_subscriptions_delete(self, ctx: Ctx) -> Response:
@@ -200,8 +208,11 @@ class SubscriptionOps(ServiceBase):
     async def op_subscriptions_offsets(self, ctx: Ctx) -> Response:
         """``GET .../subscriptions/{subscription}:offsets`` (spec 5.11)."""
         sub = self._sub(ctx)
-        return json_response({"max": self._max_offset(ctx, sub), "min": 0,
-                              "current": sub.offset})
+        current = sub.offset
+        if current < 0:  # below the log's start (after an out-of-bounds modifyOffset): reset
+            self.store.set_offset(sub.id, 0)
+            current = 0
+        return json_response({"max": self._max_offset(ctx, sub), "min": 0, "current": current})
 
     async def op_subscriptions_modifyOffset(self, ctx: Ctx) -> Response:
         """``POST .../subscriptions/{subscription}:modifyOffset`` (spec 5.12)."""
@@ -209,9 +220,10 @@ class SubscriptionOps(ServiceBase):
         body = _decode(error, lambda: dec.parse_struct(ctx.body))
         offset = _decode(error, lambda: dec.get_int(body, "offset"))
         sub = self._sub(ctx)
-        if offset < 0 or offset > self._max_offset(ctx, sub):
-            raise invalid("Offset out of bounds")
         self.store.set_offset(sub.id, offset)
+        if offset < 0 or offset > self._max_offset(ctx, sub):
+            # the real handler answers 400 but stores the offset anyway (a missing return)
+            raise invalid("Offset out of bounds")
         return literal_response()
 
     async def op_subscriptions_timeToOffset(self, ctx: Ctx) -> Response:
@@ -231,10 +243,8 @@ class SubscriptionOps(ServiceBase):
 
     async def op_subscriptions_modifyAcl(self, ctx: Ctx) -> Response:
         """``POST .../subscriptions/{subscription}:modifyAcl`` (spec 5.14)."""
-        names = self._acl_body(ctx, "Subscription ACL")
-        user_ids = self._users_exist_in_project(ctx, names)
-        self.store.set_acl(SUBSCRIPTION, self._sub(ctx).id, user_ids)
-        return literal_response()
+        sub = self.store.subscription(ctx.proj.id, ctx.vars["subscription"])
+        return self._modify_acl(ctx, "Subscription ACL", SUBSCRIPTION, sub.id if sub else None)
 
     async def op_subscriptions_modifyAckDeadline(self, ctx: Ctx) -> Response:
         """``POST .../subscriptions/{subscription}:modifyAckDeadline`` (spec 5.7)."""
@@ -252,71 +262,75 @@ class SubscriptionOps(ServiceBase):
         body = _decode(error, lambda: dec.parse_struct(ctx.body))
         raw = _decode(error, lambda: _push_body(dec.get_obj(body, "pushConfig")))
         sub = self._sub(ctx)
-        if raw == PushConfig():
-            self.store.set_push_config(sub.id, PushConfig())
-            worker = self.store.user_by_name(self.push_worker_name)
-            if worker is not None and sub.push.type and sub.push.verified:
-                self.store.remove_from_acl(SUBSCRIPTION, sub.id, worker.id)
-            return literal_response()
-        push = self._push_config(raw, sub.push)
+        previous = sub.push
+        push = PushConfig() if raw == PushConfig() else self._push_config(raw, previous)
         self.store.set_push_config(sub.id, push)
+        worker = self.store.user_by_name(self.push_worker_name)
+        if worker is None:
+            return literal_response()
+        if previous.type and previous.verified:
+            self.store.remove_from_acl(SUBSCRIPTION, sub.id, worker.id)
+        if push.type == "mattermost" or (push.type == "http_endpoint" and previous.verified
+                                         and raw.endpoint == previous.endpoint):
+            self._activate_push(ctx, sub.id, worker.id)
         return literal_response()
 
+    def _activate_push(self, ctx: Ctx, sub_id: int, worker_id: int) -> None:
+        """The push worker joins the subscription's ACL and (without roles) its project."""
+        self.store.add_to_acl(SUBSCRIPTION, sub_id, worker_id)
+        if self.store.membership(worker_id, ctx.proj.id) is None:
+            self.store.set_member_roles(worker_id, ctx.proj.id, [])
+
     def _push_config(self, raw: PushConfig, previous: Optional[PushConfig]) -> PushConfig:
-        """Validate a non-empty push configuration (spec 5.3); ``previous`` on modify."""
+        """Validate a non-empty push configuration (spec 5.3) as the real create
+        (``previous is None``) and modifyPushConfig handlers do, in their order of checks."""
         if not self.push_enabled:
             raise conflict("Push functionality is currently disabled")
         if self.store.user_by_name(self.push_worker_name) is None:
             raise internal("Push functionality is currently unavailable")
         creating = previous is None
+        old = previous or PushConfig()
         if not creating:
             retry_type, retry_period = _retry_policy(raw)
         if raw.type == "http_endpoint":
             if not _is_https_url(raw.endpoint):
                 raise invalid("Push endpoint should be addressed by a valid https url")
-            if raw.auth_type not in ("", "autogen", "disabled"):
+            keep = not creating and raw.endpoint == old.endpoint
+            auth_type = raw.auth_type
+            if creating and not auth_type:
+                auth_type = "autogen"
+            if auth_type not in ("", "autogen", "disabled"):
                 raise invalid("Authorization header type can only be of 'autogen' or "
                               "'disabled' type")
+            if not auth_type and not old.type:
+                auth_type = "autogen"
+            auth_value = new_token() if auth_type == "autogen" else ""
+            if not auth_type:  # keep the previous header (the type "" of old data: disabled)
+                auth_type = old.auth_type or "disabled"
+                auth_value = old.auth_value if auth_type == "autogen" else ""
+            max_messages = raw.max_messages
+            if max_messages == 0:
+                max_messages = old.max_messages or 1
+            config = PushConfig(
+                type="http_endpoint", endpoint=raw.endpoint, max_messages=max_messages,
+                auth_type=auth_type, auth_value=auth_value,
+                verification_hash=old.verification_hash if keep else new_token(),
+                verified=keep and old.verified)
         elif raw.type == "mattermost":
             if not raw.mattermost_url:
                 raise invalid("Field mattermostUrl cannot be empty")
+            config = PushConfig(
+                type="mattermost", max_messages=1, auth_type="" if creating else "autogen",
+                verified=True, mattermost_url=raw.mattermost_url,
+                mattermost_username=raw.mattermost_username,
+                mattermost_channel=raw.mattermost_channel)
         else:
             raise invalid("Push configuration type can only be of 'http_endpoint' or "
                           "'mattermost'")
         if creating:
             retry_type, retry_period = _retry_policy(raw)
-        max_messages = raw.max_messages
-        if max_messages <= 0:
-            max_messages = previous.max_messages if previous and previous.max_messages > 0 else 1
-        base = PushConfig(max_messages=max_messages, retry_type=retry_type,
-                          retry_period=retry_period,
-                          base64_decode=creating and raw.base64_decode)
-        if raw.type == "mattermost":
-            return dataclasses.replace(
-                base, type="mattermost", verified=True, mattermost_url=raw.mattermost_url,
-                mattermost_username=raw.mattermost_username,
-                mattermost_channel=raw.mattermost_channel)
-        auth_type, auth_value = raw.auth_type, ""
-        if not auth_type:
-            if previous is not None and previous.type == "http_endpoint" and previous.auth_type:
-                auth_type, auth_value = previous.auth_type, previous.auth_value
-            else:
-                auth_type = "autogen"
-        if auth_type == "autogen" and not auth_value:
-            auth_value = new_token()
-        if auth_type == "disabled":
-            auth_value = ""
-        keep = (previous is not None and previous.type == "http_endpoint"
-                and previous.endpoint == raw.endpoint)
-        return dataclasses.replace(
-            base,
-            type="http_endpoint",
-            endpoint=raw.endpoint,
-            auth_type=auth_type,
-            auth_value=auth_value,
-            verification_hash=previous.verification_hash if keep and previous else new_token(),
-            verified=bool(keep and previous and previous.verified),
-        )
+        return dataclasses.replace(config, retry_type=retry_type, retry_period=retry_period,
+                                   base64_decode=raw.base64_decode)
 
     async def op_subscriptions_verifyPushEndpoint(self, ctx: Ctx) -> Response:
         """``POST .../subscriptions/{subscription}:verifyPushEndpoint`` (spec 5.16)."""
@@ -336,9 +350,7 @@ class SubscriptionOps(ServiceBase):
             raise unauthorized(f"Endpoint verification failed.{failure}")
         self.store.set_push_config(
             sub.id, dataclasses.replace(sub.push, verified=True, base64_decode=False))
-        self.store.add_to_acl(SUBSCRIPTION, sub.id, worker.id)
-        if self.store.membership(worker.id, ctx.proj.id) is None:
-            self.store.set_member_roles(worker.id, ctx.proj.id, [])
+        self._activate_push(ctx, sub.id, worker.id)
         return literal_response()
 
     async def op_subscriptions_metrics(self, ctx: Ctx) -> Response:
@@ -445,6 +457,10 @@ def _parse_zulu(text: str) -> int:
         moment = dt.datetime(year, month, day, hour, minute, second, tzinfo=dt.timezone.utc)
     except ValueError as exc:
         raise error from exc
-    return int(moment.timestamp()) * 1000 + millis
+    nanos = (int(moment.timestamp()) * 1000 + millis) * 1_000_000
+    # Go's time.UnixNano() wraps around outside the years 1678-2262; the real server sends the
+    # wrapped value (in milliseconds, truncated towards zero) to the broker.
+    nanos = (nanos + 2**63) % 2**64 - 2**63
+    return -(-nanos // 1_000_000) if nanos < 0 else nanos // 1_000_000
 
 

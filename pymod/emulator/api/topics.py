@@ -120,10 +120,8 @@ class TopicOps(ServiceBase):
 
     async def op_topics_modifyAcl(self, ctx: Ctx) -> Response:
         """``POST .../topics/{topic}:modifyAcl`` (spec 4.6)."""
-        names = self._acl_body(ctx, "Topic ACL")
-        user_ids = self._users_exist_in_project(ctx, names)
-        self.store.set_acl(TOPIC, self._topic(ctx).id, user_ids)
-        return literal_response()
+        topic = self.store.topic(ctx.proj.id, ctx.vars["topic"])
+        return self._modify_acl(ctx, "Topic ACL", TOPIC, topic.id if topic else None)
 
     async def op_subscriptions_listByTopic(self, ctx: Ctx) -> Response:
         """``GET .../topics/{topic}/subscriptions`` (spec 4.8)."""
