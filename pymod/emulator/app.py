@@ -10,12 +10,18 @@ This module joins them into :class:`AmsService`, routes requests and runs the au
 (``/work/shared/spec/ams-v1.md``) on top of a :class:`~pymod.emulator.store.Store`. It is written
 from the spec alone and shares no code with the client.
 
-Routing follows the real service's router: routes are tried in the order of the spec's table,
-path variables match any run of characters except ``/`` (so ``GET .../topics/t:unknownVerb``
-reaches "show topic" and fails name validation), an unknown path gets the plain-text
-``404 page not found`` and a known path with the wrong method an empty 405. Every request then
-goes through the steps of spec 1.3 (name validation, token presence, project existence, token
-lookup, route authorization) before its operation runs.
+Routing follows the real service's router (gorilla/mux behind gorilla's CORS wrapper): an
+``OPTIONS`` request is answered by the CORS preflight rules; an unclean path (``//``, ``.``,
+``..``) gets a 301 to the cleaned one; routes are tried in the order of the spec's table, path
+variables match any run of characters except ``/`` (so ``GET .../topics/t:unknownVerb``
+reaches "show topic" and fails name validation); a path no route takes gets the plain-text
+``404 page not found``, also for a known path with the wrong method (mux's ``/v1`` prefix
+matcher clears the method mismatch), except for the table's last route (``/version``) where it
+is an empty 405. Every request then goes through the steps of spec 1.3 (name validation, token
+presence, project existence, token lookup, route authorization) before its operation runs.
+
+The differential conformance suite (``tests/conformance``) compares the emulator with the real
+server; the differences kept on purpose are listed in ``docs/emulator.rst``.
 
 Deviations and choices
 ----------------------
@@ -29,28 +35,32 @@ Deviations and choices
   using the store's push API; ``/status`` reports the push server as
   ``app.state.service.push_server_endpoint`` with status ``app.state.service.push_server_status``
   (both may be reassigned by whoever runs the worker).
-* ``modifyOffset`` out of bounds is rejected without storing the offset.
-* ``modifyAcl`` on an unknown topic or subscription answers the intended 404; unknown users on
-  update/refreshToken/delete answer ``404:User``.
+* Bugs of the real server copied on purpose: ``modifyOffset`` out of bounds answers 400 and
+  still stores the offset (``:offsets`` then resets one below the log start to 0);
+  ``modifyPushConfig`` always turns ``base64Decode`` off; ``modifyAcl`` on an unknown topic or
+  subscription answers 200 once the users are valid.
 * Topic logs have no retention: ``min`` is always 0.
 * Messages whose attribute keys or values contain ``"``, ``\\`` or control characters are stored,
   but pulling them fails with 500 "Message retrieved from broker network has invalid JSON
   Structure", as on the real service.
 * Daily publish counters survive topic deletion (they are history used by the VA report) and
-  are removed with the project. Membership entries are removed with their project.
+  are removed with the project. Members keep their entries for a deleted project (shown with
+  project name ``""``), as on the real server.
 * ``publishing_rate``/``consumption_rate`` use the elapsed time since the previous request,
   or 1 s for the first one.
-* The ``golang``/``compiler``/``build_time`` values of ``/version`` are fixed plausible values.
-* Paths are not cleaned (no 301 redirects for ``//`` or ``..``): they simply do not match.
-  ``HEAD`` is not routed (405), like every method without a route.
+* The ``golang``/``compiler``/``build_time`` values of ``/version`` are fixed plausible values;
+  ``distro`` is the host's (``/etc/os-release``).
 * Request bodies are decoded like Go does: invalid UTF-8 and lone ``\\ud800``-style escapes
   become U+FFFD; a top-level ``null`` counts as ``{}`` for struct bodies.
-* Violations of JSON schemas are phrased like the Go validator for the common keywords
-  (required, type, enum, min/max, lengths, pattern, additionalProperties) and listed in the
-  order of the (sorted) schema; Avro and JSON-Schema compiler messages other than the two
-  quoted in the spec are those of ``fastavro`` / ``jsonschema``.
+* Message payloads checked against a JSON schema are read like Go's ``json.Decoder`` (first
+  value only; syntax errors in Go's words, :mod:`pymod.emulator.gojson`). Violations are
+  phrased like gojsonschema for the common keywords and listed in its order (a node's own
+  checks before its children's); the real server visits an object's properties in Go's random
+  map order, the emulator by name. Avro schemas and data are checked with goavro's rules and
+  words (:mod:`pymod.emulator.goavro`); JSON-Schema compiler messages other than a bad ``type``
+  are jsonschema's.
 * The push worker joins a project as a member without project roles when one of the
-  project's endpoints is verified.
+  project's endpoints is verified or a mattermost subscription is set up.
 * CPU/memory in ``/v1/metrics`` are the load average per core and the process's peak RSS.
 """
 

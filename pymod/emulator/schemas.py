@@ -1,5 +1,5 @@
-"""Schema support of the emulator (spec section 6): JSON Schema via ``jsonschema``, AVRO via
-``fastavro``.
+"""Schema support of the emulator (spec section 6): JSON Schema via ``jsonschema``, Avro via
+:mod:`pymod.emulator.goavro` (goavro's rules and messages, as the real server uses goavro).
 
 Error texts follow the real service where the spec gives them (6.2, 6.6); violations are
 phrased like the Go validator the service uses (``(root): temp is required``,
@@ -10,17 +10,15 @@ from __future__ import annotations
 
 import base64
 import binascii
-import io
 from collections.abc import Sequence
 from typing import Any
 
-import fastavro
 import jsonschema
-from fastavro.schema import UnknownType
 
-from pymod.emulator.decoding import BodyError, parse_json
+from pymod.emulator import goavro
 from pymod.emulator.errors import invalid
 from pymod.emulator.formatting import go_float, sorted_map
+from pymod.emulator.gojson import GoJSONError, decode_first
 
 _PRIMITIVES = ("array", "boolean", "integer", "number", "null", "object", "string")
 _B64_ALPHABET = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")
@@ -83,19 +81,25 @@ def check_schema(schema_type: str, document: dict[str, Any]) -> dict[str, Any]:
         try:
             validator.check_schema(document)
         except jsonschema.SchemaError as exc:
-            raise invalid(str(exc.message)) from exc
+            raise invalid(_compiler_message(exc)) from exc
     else:
         _parse_avro(document)
     return document
 
 
-def _parse_avro(document: dict[str, Any]) -> Any:
+def _compiler_message(error: jsonschema.SchemaError) -> str:
+    """gojsonschema's words for a schema it cannot compile, where known (a ``type`` that is
+    neither a string nor a list of strings); else jsonschema's."""
+    if error.path and error.path[-1] == "type" and not isinstance(error.instance, str):
+        return "Invalid type. Expected: string/array of strings, given: type"
+    return str(error.message)
+
+
+def _parse_avro(document: dict[str, Any]) -> goavro.Codec:
     try:
-        return fastavro.parse_schema(document, _write_hint=False)
-    except UnknownType as exc:
-        raise invalid(f'unknown type name: "{exc.name}"') from exc
-    except Exception as exc:  # fastavro raises many exception types for bad schemas
-        raise invalid(str(exc) or type(exc).__name__) from exc
+        return goavro.compile_schema(document)
+    except goavro.AvroError as exc:
+        raise invalid(str(exc)) from exc
 
 
 def go_b64decode(text: str) -> bytes:
@@ -156,6 +160,24 @@ def _violation(error: jsonschema.ValidationError) -> str:
     return f"{field}: {describe() if describe else error.message}"
 
 
+#: gojsonschema checks a node in this order: its type, the combinators, the object / array /
+#: number / string keywords, then const and enum; the node's children come after all of them.
+_KEYWORD_ORDER = {name: rank for rank, names in enumerate((
+    ("type",), ("allOf", "anyOf", "oneOf", "not"),
+    ("maxProperties", "minProperties"), ("required",), ("additionalProperties",),
+    ("patternProperties", "propertyNames", "dependencies"),
+    ("minItems", "maxItems", "uniqueItems", "contains", "additionalItems"),
+    ("multipleOf", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"),
+    ("minLength", "maxLength", "pattern", "format"), ("const", "enum"))) for name in names}
+
+
+def _go_order(error: jsonschema.ValidationError) -> list[tuple[int, Any]]:
+    """Sort key putting violations in gojsonschema's order. (It visits an object's properties
+    in Go's random map order; here they are taken by name.)"""
+    key: list[tuple[int, Any]] = [(1, part) for part in error.absolute_path]
+    return key + [(0, _KEYWORD_ORDER.get(str(error.validator), len(_KEYWORD_ORDER)))]
+
+
 def validate_messages(schema_type: str, document: dict[str, Any], datas: Sequence[str]) -> None:
     """Validate Base64 ``data`` strings against a schema (spec 6.6).
 
@@ -173,10 +195,11 @@ def validate_messages(schema_type: str, document: dict[str, Any], datas: Sequenc
             raise invalid(f"Message {index} is not in valid base64 enocding,{exc}") from exc
         if validator is not None:
             try:
-                instance = parse_json(payload)
-            except BodyError as exc:
+                instance = decode_first(payload)
+            except GoJSONError as exc:
                 raise invalid(f"Message {index} data is not valid JSON format,{exc}") from exc
-            violations = [_violation(e) for e in validator.iter_errors(instance)]
+            violations = [_violation(e) for e in
+                          sorted(validator.iter_errors(instance), key=_go_order)]
             if len(violations) == 1:
                 raise invalid(f"Message {index} data is not valid,{violations[0]}")
             if violations:
@@ -184,6 +207,6 @@ def validate_messages(schema_type: str, document: dict[str, Any], datas: Sequenc
                 raise invalid(f"Message {index} data is not valid.{listed}")
         else:
             try:
-                fastavro.schemaless_reader(io.BytesIO(payload), parsed_avro)
-            except Exception as exc:  # any decoding failure of the binary datum
+                parsed_avro.check(payload)
+            except goavro.AvroError as exc:
                 raise invalid(f"Message {index} is not valid.{exc}") from exc

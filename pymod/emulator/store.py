@@ -651,8 +651,10 @@ class Store:
         with self._write():
             self._replace_memberships(user_id, memberships)
 
-    def set_member_roles(self, user_id: int, project_id: int, roles: Optional[list[str]]) -> None:
-        """Add the user to the project with ``roles``, or replace its roles there."""
+    def set_member_roles(self, user_id: int, project_id: int, roles: Optional[list[str]],
+                         *, touch: bool = True) -> None:
+        """Add the user to the project with ``roles``, or replace its roles there
+        (``touch``: also set the user's ``modified_on``)."""
         now = self.now_s()
         with self._write() as db:
             updated = db.execute(
@@ -664,7 +666,8 @@ class Store:
                 db.execute("INSERT INTO members (user_id, project_id, roles, position,"
                            " created_on) VALUES (?, ?, ?, ?, ?)",
                            (user_id, project_id, _json_or_none(roles), row[0], now))
-            db.execute("UPDATE users SET modified_on = ? WHERE id = ?", (now, user_id))
+            if touch:
+                db.execute("UPDATE users SET modified_on = ? WHERE id = ?", (now, user_id))
 
     def remove_member(self, user_id: int, project_id: int) -> None:
         """Remove the user's entry for the project (its ACL entries are kept)."""

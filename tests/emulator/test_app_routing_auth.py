@@ -160,7 +160,7 @@ def test_status_without_push(store: object) -> None:
 
 def test_version_shows_release_only_to_operators(ams: Ams) -> None:
     anonymous = ams.call("GET", "/version", token=None).json()
-    assert list(anonymous) == ["build_time", "golang", "compiler", "os", "architecture"]
+    assert list(anonymous) == ["build_time", "golang", "compiler", "os", "architecture", "distro"]
     assert "release" in ams.call("GET", "/version").json()
     assert ams.call("GET", "/version").content.startswith(b'{\n "build_time": ')
 

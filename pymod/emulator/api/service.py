@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import os
 import platform
 import re
@@ -158,6 +159,7 @@ class ServiceOps(ServiceBase):
         }
         if self._is_operator(ctx.token):
             body["release"] = RELEASE
+        body["distro"] = _distro()
         return json_response(body, "1")
 
 
@@ -203,3 +205,23 @@ _GO_ARCH = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "a
 RELEASE = "1.7.0"
 
 
+
+
+@functools.lru_cache(maxsize=1)
+def _distro() -> str:
+    """The host's distribution as the real server finds it (``/etc/redhat-release`` or
+    ``lsb_release -ds``, here read from ``/etc/os-release``); ``""`` when unknown."""
+    if not sys.platform.startswith("linux"):
+        return ""
+    for path, key in (("/etc/redhat-release", None), ("/etc/os-release", "PRETTY_NAME=")):
+        try:
+            with open(path, encoding="utf-8") as handle:
+                lines = handle.read().splitlines()
+        except OSError:
+            continue
+        if key is None:
+            return lines[0] if lines else ""
+        for line in lines:
+            if line.startswith(key):
+                return line[len(key):].strip().strip('"')
+    return ""

@@ -8,6 +8,7 @@ import dataclasses
 import datetime as dt
 import http.client
 import re
+import socket
 import ssl
 import urllib.error
 import urllib.request
@@ -279,7 +280,7 @@ class SubscriptionOps(ServiceBase):
         """The push worker joins the subscription's ACL and (without roles) its project."""
         self.store.add_to_acl(SUBSCRIPTION, sub_id, worker_id)
         if self.store.membership(worker_id, ctx.proj.id) is None:
-            self.store.set_member_roles(worker_id, ctx.proj.id, [])
+            self.store.set_member_roles(worker_id, ctx.proj.id, [], touch=False)
 
     def _push_config(self, raw: PushConfig, previous: Optional[PushConfig]) -> PushConfig:
         """Validate a non-empty push configuration (spec 5.3) as the real create
@@ -329,8 +330,10 @@ class SubscriptionOps(ServiceBase):
                           "'mattermost'")
         if creating:
             retry_type, retry_period = _retry_policy(raw)
+        # The real ModSubPush never copies base64Decode into the stored configuration, so a
+        # modifyPushConfig always turns it off (a server bug kept on purpose).
         return dataclasses.replace(config, retry_type=retry_type, retry_period=retry_period,
-                                   base64_decode=raw.base64_decode)
+                                   base64_decode=creating and raw.base64_decode)
 
     async def op_subscriptions_verifyPushEndpoint(self, ctx: Ctx) -> Response:
         """``POST .../subscriptions/{subscription}:verifyPushEndpoint`` (spec 5.16)."""
@@ -421,7 +424,8 @@ def _is_https_url(text: str) -> bool:
 
 
 def _verify_endpoint(endpoint: str, expected: str, ca_file: Optional[str]) -> str:
-    """GET ``https://host[:port]/ams_verification_hash``; return ``""`` or the failure reason."""
+    """GET ``https://host[:port]/ams_verification_hash``; return ``""`` or the failure reason
+    in the words of the real server's Go HTTP client (``Get "<url>": dial tcp ...``)."""
     parts = urlsplit(endpoint)
     url = f"https://{parts.netloc.rpartition('@')[2]}/ams_verification_hash"
     context = ssl.create_default_context(cafile=ca_file)
@@ -431,13 +435,31 @@ def _verify_endpoint(endpoint: str, expected: str, ca_file: Optional[str]) -> st
     except urllib.error.HTTPError as exc:
         status, body = exc.code, b""
     except (OSError, ValueError, http.client.HTTPException) as exc:
-        return str(exc)
+        return f'Get "{url}": {_go_dial_error(exc, parts.hostname or "", parts.port or 443)}'
     if status != 200:
         return "Wrong response status code"
     if body != expected.encode():
         return "Wrong verification hash"
     return ""
 
+
+def _go_dial_error(exc: BaseException, host: str, port: int) -> str:
+    """Go's ``net/http`` text for the common ways a request fails (else Python's own)."""
+    reason: object = getattr(exc, "reason", exc)
+    if isinstance(reason, ConnectionRefusedError):
+        try:
+            address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][4][0]
+        except OSError:
+            address = host
+        shown = f"[{address}]" if ":" in str(address) else address
+        return f"dial tcp {shown}:{port}: connect: connection refused"
+    if isinstance(reason, ssl.SSLCertVerificationError) and reason.verify_code in (18, 19, 20, 21):
+        return "x509: certificate signed by unknown authority"
+    if isinstance(reason, socket.gaierror):
+        return f"dial tcp: lookup {host}: no such host"
+    if isinstance(reason, (TimeoutError, socket.timeout)):
+        return "context deadline exceeded (Client.Timeout exceeded while awaiting headers)"
+    return str(reason)
 
 
 def _unreadable(message: StoredMessage) -> bool:
