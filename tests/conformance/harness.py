@@ -4,8 +4,9 @@ A :class:`Case` is a name and a sequence of :class:`Step` requests. Each step go
 AMS (the oracle, ``tests/oracle.py``) and to our emulator, both started from the same data (the
 oracle's fixture; the emulator is seeded with a copy of it by :func:`seed_fixture`). The two
 answers are compared on status, content type, the body (JSON field by field and in key order,
-or the exact text) and the headers a step names. Only what really varies is normalised: uuids,
-generated tokens and hashes, timestamps near "now", page tokens (see :func:`normalise`).
+plus its layout: indentation and spacing; or the exact text) and the headers a step names.
+Only what really varies is normalised: uuids, generated tokens and hashes, timestamps near
+"now", page tokens, measured values (see :func:`normalise`).
 
 A divergence kept on purpose is an entry of :data:`ALLOWED`, keyed by case name, with the JSON
 paths it covers and the reason; docs/emulator.rst lists the same entries.
@@ -237,7 +238,7 @@ def setup(step: Step) -> Step:
 @dataclasses.dataclass(frozen=True)
 class Allowed:
     """A divergence kept on purpose: in ``case``, the JSON ``paths`` (dotted from ``body``,
-    ``*`` for any list index or key; ``status`` and ``content-type`` for those) are not
+    ``*`` for any list index or key; ``status``, ``content-type`` and ``layout`` for those) are not
     compared; ``reason`` says why (also in docs/emulator.rst)."""
 
     case: str
@@ -261,6 +262,7 @@ class Answer:
     content_type: str
     body: Any  # parsed JSON, or the text
     headers: Dict[str, str]
+    raw: str = ""  # the body's text, for its layout
 
 
 @dataclasses.dataclass
@@ -297,7 +299,7 @@ class Server:
             except ValueError:
                 body = reply.text
         answer = Answer(reply.status_code, content_type, body,
-                        {k.lower(): v for k, v in reply.headers.items()})
+                        {k.lower(): v for k, v in reply.headers.items()}, reply.text)
         for var, dotted in step.capture.items():
             try:
                 value = _lookup(body, dotted)
@@ -399,6 +401,19 @@ def diff(oracle: Any, emulator: Any, path: str = "") -> List[str]:
     return []
 
 
+_TOKEN_RE = re.compile(r'"(?:[^"\\]|\\.)*"|-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?')
+
+
+def layout(text: str) -> str:
+    """A JSON text with every string and number replaced by ``S``/``N``: its indentation,
+    spacing and structure (the values are compared field by field)."""
+    return _TOKEN_RE.sub(lambda m: "S" if m.group(0).startswith('"') else "N", text)
+
+
+def _numbers(text: str) -> List[str]:
+    return [m.group(0) for m in _TOKEN_RE.finditer(text) if not m.group(0).startswith('"')]
+
+
 def _allowed(path: str, patterns: Sequence[str]) -> bool:
     parts = path.strip(".").split(".")
     for pattern in patterns:
@@ -421,6 +436,13 @@ def compare(step: Step, oracle: Answer, emulator: Answer, keys: Sequence[str],
         if a != b:
             found.append(f"header {header}: {a!r} != {b!r}")
     found += diff(normalise(oracle.body, keys), normalise(emulator.body, keys), "body")
+    if not isinstance(oracle.body, str) and not isinstance(emulator.body, str) and \
+            layout(oracle.raw) != layout(emulator.raw):
+        found.append(f"layout: {layout(oracle.raw)!r} != {layout(emulator.raw)!r}")
+    elif not isinstance(oracle.body, str):
+        found += [f"layout: number {a} != {b}" for a, b in zip(_numbers(oracle.raw),
+                                                                 _numbers(emulator.raw))
+                  if a != b and float(a) == float(b)]  # same value, not printed as Go does
     problems = [line for line in found if not _allowed(line.split(":", 1)[0], allowed)]
     return problems, [line for line in found if line not in problems]
 
