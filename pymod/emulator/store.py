@@ -585,9 +585,15 @@ class Store(MessageLog):
     # ------------------------------------------------------------------ reports
 
     def count_created(self, table: str, project_id: int, start: int, end: int) -> int:
-        """Number of ``topics``/``subscriptions``/``members`` of a project created within
-        ``[start, end]`` (epoch seconds)."""
-        if table not in ("topics", "subscriptions", "members"):
+        """Number of ``topics``/``subscriptions`` of a project created within ``[start, end]``
+        (epoch seconds), or with ``members`` the project's members whose *user* was created
+        then (what the real server's ``UsersCount`` counts)."""
+        if table == "members":
+            row = self._one("SELECT COUNT(*) FROM members m JOIN users u ON u.id = m.user_id"
+                            " WHERE m.project_id = ? AND u.created_on BETWEEN ? AND ?",
+                            (project_id, start, end))
+            return 0 if row is None else int(row[0])
+        if table not in ("topics", "subscriptions"):
             raise ValueError(table)
         row = self._one(f"SELECT COUNT(*) FROM {table} WHERE project_id = ?"  # noqa: S608
                         " AND created_on BETWEEN ? AND ?", (project_id, start, end))

@@ -197,9 +197,11 @@ class SubscriptionOps(ServiceBase):
                     or abs(int(number)) > _INT64_MAX):
                 raise invalid("Invalid ack id")
             offsets.append(int(number))
-        if not offsets:
+        # the real GetMaxAckID starts from 0: negative ids never count, none left is invalid
+        counted = [offset for offset in offsets if offset >= 0]
+        if not counted:
             raise invalid("Invalid ack id")
-        self.store.acknowledge(ctx.proj.name, sub.name, max(offsets))
+        self.store.acknowledge(ctx.proj.name, sub.name, max(counted))
         return literal_response(b"{}")
 
     def _max_offset(self, ctx: Ctx, sub: Subscription) -> int:
@@ -415,12 +417,17 @@ def _retry_policy(raw: PushConfig) -> tuple[str, int]:
 
 
 def _is_https_url(text: str) -> bool:
+    """Go's ``url.ParseRequestURI`` + ``https`` scheme + non-empty host, as the real
+    ``IsValidHTTPS`` (a port must be digits, but any number of them)."""
     try:
         parts = urlsplit(text)
-        _ = parts.port  # raises ValueError for a malformed port
-        return parts.scheme == "https" and bool(parts.hostname)
     except ValueError:
         return False
+    host = parts.netloc.rpartition("@")[2]
+    if parts.scheme != "https" or not host or re.search(r"[\s<>\"{}|\\^`]", host):
+        return False
+    port = host.rpartition("]")[2] if host.startswith("[") else host
+    return re.fullmatch(r"[^:]*(:[0-9]*)?", port) is not None
 
 
 def _verify_endpoint(endpoint: str, expected: str, ca_file: Optional[str]) -> str:
