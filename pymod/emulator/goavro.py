@@ -121,7 +121,10 @@ def _name(schema: Dict[str, Any], enclosing: str) -> str:
     else:
         full = name
     for component in full.split("."):
-        _check_component(component)
+        try:
+            _check_component(component)
+        except AvroError as exc:  # goavro's ErrInvalidName
+            raise AvroError(f"schema name ought to {exc}") from None
     return full
 
 
@@ -350,9 +353,9 @@ class _Compiler:
             raise AvroError(f"Enum {name} symbols ought to be non-empty array of strings: "
                             f"{go_value(symbols)}")
         for index, symbol in enumerate(symbols, 1):
-            if not isinstance(symbol, str) or not symbol:
+            if not isinstance(symbol, str):  # goavro prints the type of its (string) variable
                 raise AvroError(f"Enum {name} symbol {index} ought to be non-empty string; "
-                                f"received: {go_type(symbol)}")
+                                "received: string")
             try:
                 _check_component(symbol)
             except AvroError as exc:
@@ -431,5 +434,7 @@ class _Compiler:
 
 def compile_schema(schema: Any) -> Codec:
     """Compile an Avro schema (a decoded JSON value) as ``goavro.NewCodec`` does, or raise
-    :class:`AvroError` with goavro's message."""
-    return _Compiler().build(schema, "")
+    :class:`AvroError` with goavro's message. ``None`` (JSON ``null``) is the null type, as
+    goavro finds the specification text ``null`` among its primitive names."""
+    compiler = _Compiler()
+    return compiler.table["null"] if schema is None else compiler.build(schema, "")

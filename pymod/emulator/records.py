@@ -226,7 +226,8 @@ class StoredMessage:
 
 @dataclasses.dataclass(frozen=True)
 class Schema:
-    """A schema of a project; ``document`` is the parsed schema JSON object."""
+    """A schema of a project; ``document`` is the parsed schema JSON object (``None``: an Avro
+    schema created without one, which goavro takes as the null type)."""
 
     id: int
     uuid: str
@@ -234,7 +235,7 @@ class Schema:
     project_name: str
     name: str
     type: str
-    document: dict[str, Any]
+    document: Optional[dict[str, Any]]
 
 
 @dataclasses.dataclass(frozen=True)

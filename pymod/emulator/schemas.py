@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, Optional
 
 import jsonschema
 
@@ -65,12 +65,19 @@ def _invalid_primitive(document: Any) -> str:
     return ""
 
 
-def check_schema(schema_type: str, document: dict[str, Any]) -> dict[str, Any]:
+def check_schema(schema_type: str, document: Optional[dict[str, Any]]
+                 ) -> Optional[dict[str, Any]]:
     """Check that ``document`` compiles for ``schema_type``; return it normalised (keys sorted
     at every level, as the service re-serialises it, which also fixes the violation order).
+    ``None`` (no schema given) is "schema is invalid" for JSON and the null type for Avro.
 
     A failure raises ``E(400, INVALID_ARGUMENT, <compiler message>)`` (spec 6.2).
     """
+    if document is None:
+        if schema_type == "json":
+            raise invalid("schema is invalid")  # gojsonschema on a nil schema
+        _parse_avro(None)
+        return None
     document = sorted_map(_normalise(document))
     if schema_type == "json":
         bad = _invalid_primitive(document)
@@ -95,7 +102,7 @@ def _compiler_message(error: jsonschema.SchemaError) -> str:
     return str(error.message)
 
 
-def _parse_avro(document: dict[str, Any]) -> goavro.Codec:
+def _parse_avro(document: Optional[dict[str, Any]]) -> goavro.Codec:
     try:
         return goavro.compile_schema(document)
     except goavro.AvroError as exc:
@@ -134,12 +141,19 @@ def _violation(error: jsonschema.ValidationError) -> str:
     """Phrase a violation like the Go validator: ``<field>: <description>``."""
     field = ".".join(str(part) for part in error.path) or "(root)"
     kind, expected = error.validator, error.validator_value
-    descriptions = {
+    descriptions: dict[str, Callable[[], str]] = {
         "type": lambda: "Invalid type. Expected: "
         f"{'/'.join(expected) if isinstance(expected, list) else expected}, "
         f"given: {_json_type(error.instance)}",
-        "enum": lambda: "must be one of the following: "
+        "enum": lambda: f"{field} must be one of the following: "
         + ", ".join(f'"{item}"' for item in expected),
+        "multipleOf": lambda: f"Must be a multiple of {go_float(expected)}",
+        "minProperties": lambda: f"Must have at least {expected} properties",
+        "maxProperties": lambda: f"Must have at most {expected} properties",
+        "anyOf": lambda: "Must validate at least one schema (anyOf)",
+        "oneOf": lambda: "Must validate one and only one schema (oneOf)",
+        "allOf": lambda: "Must validate all the schemas (allOf)",
+        "not": lambda: "Must not validate the schema (not)",
         "minimum": lambda: f"Must be greater than or equal to {go_float(expected)}",
         "maximum": lambda: f"Must be less than or equal to {go_float(expected)}",
         "exclusiveMinimum": lambda: f"Must be greater than {go_float(expected)}",
@@ -178,7 +192,8 @@ def _go_order(error: jsonschema.ValidationError) -> list[tuple[int, Any]]:
     return key + [(0, _KEYWORD_ORDER.get(str(error.validator), len(_KEYWORD_ORDER)))]
 
 
-def validate_messages(schema_type: str, document: dict[str, Any], datas: Sequence[str]) -> None:
+def validate_messages(schema_type: str, document: Optional[dict[str, Any]],
+                      datas: Sequence[str]) -> None:
     """Validate Base64 ``data`` strings against a schema (spec 6.6).
 
     The first failing message raises ``E(400, INVALID_ARGUMENT, ...)`` naming its index.

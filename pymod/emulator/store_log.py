@@ -327,7 +327,7 @@ class MessageLog:
         return [self._schema_from_row(r) for r in rows]
 
     def create_schema(self, project_id: int, name: str, schema_type: str,
-                      document: dict[str, Any]) -> Schema:
+                      document: Optional[dict[str, Any]]) -> Schema:
         """Store a new schema."""
         with self._write() as db:
             db.execute("INSERT INTO schemas (uuid, project_id, name, type, document)"
@@ -338,7 +338,7 @@ class MessageLog:
         return schema
 
     def update_schema(self, schema_id: int, name: str, schema_type: str,
-                      document: dict[str, Any]) -> None:
+                      document: Optional[dict[str, Any]]) -> None:
         """Replace a schema's name, type and document."""
         with self._write() as db:
             db.execute("UPDATE schemas SET name = ?, type = ?, document = ? WHERE id = ?",

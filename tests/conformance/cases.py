@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import cases_accounts
+import cases_corners
 import cases_more
 import cases_schemas
 import cases_service
@@ -11,7 +12,8 @@ import cases_topics
 from harness import allow
 
 CASES = (cases_topics.CASES + cases_subscriptions.CASES + cases_schemas.CASES
-         + cases_accounts.CASES + cases_service.CASES + cases_more.CASES)
+         + cases_accounts.CASES + cases_service.CASES + cases_more.CASES
+         + cases_corners.CASES)
 
 # ---------------------------------------------------------------------------- kept divergences
 # Each entry is also listed in docs/emulator.rst, "Differences from the real AMS".
@@ -27,3 +29,7 @@ allow("projects-delete-empty", ("status", "body", "layout"),
       "Oracle stand-in: its mock store fails to delete a project without topics, subscriptions "
       "or message counters ('ProjectUUID doesn't exist', 404, after removing the project); "
       "production's MongoDB DeleteMany does not, so the real server and the emulator answer 200.")
+allow("push-delete-mattermost", ("body.message",),
+      "Oracle stand-in: its push-server mock answers 'deactivated' only for the fixture's sub4 and "
+      "'is not active' for every other subscription; the emulator answers as a push server that "
+      "had the subscription active ('Subscription ... deactivated').")

@@ -37,7 +37,8 @@ class SchemaOps(ServiceBase):
         """The schema object of spec 6.1."""
         return {"uuid": schema.uuid,
                 "name": f"projects/{schema.project_name}/schemas/{schema.name}",
-                "type": schema.type, "schema": sorted_map(schema.document)}
+                "type": schema.type,
+                "schema": None if schema.document is None else sorted_map(schema.document)}
 
     def _schema(self, ctx: Ctx) -> Schema:
         schema = self.store.schema(ctx.proj.id, ctx.vars["schema"])
@@ -54,10 +55,7 @@ class SchemaOps(ServiceBase):
         if self.store.schema(ctx.proj.id, ctx.vars["schema"]) is not None:
             raise exists("Schema")
         schema_type = schemas.check_type(schema_type)
-        if raw_document is None and schema_type == "json":
-            raise invalid("schema is invalid")  # gojsonschema on a missing (nil) schema
-        document = raw_document or {}
-        document = schemas.check_schema(schema_type, document)
+        document = schemas.check_schema(schema_type, raw_document)
         schema = self.store.create_schema(ctx.proj.id, ctx.vars["schema"], schema_type, document)
         return json_response(self.schema_json(schema), "1")
 
@@ -87,8 +85,9 @@ class SchemaOps(ServiceBase):
                 raise exists("Schema")
             name = parts[3]
         schema_type = schemas.check_type(new_type) if new_type else schema.type
-        document = new_document if new_document is not None else schema.document
-        if new_type or new_document is not None:
+        # an empty "schema" is no new schema (the real server checks its length)
+        document = new_document if new_document else schema.document
+        if new_type or new_document:
             document = schemas.check_schema(schema_type, document)
         self.store.update_schema(schema.id, name, schema_type, document)
         updated = self.store.schema_by_id(schema.id)

@@ -1,0 +1,101 @@
+# ruff: noqa: E501 - case tables read best one case per line
+"""Conformance cases: schemas and push in more shapes, metrics after traffic, views by role."""
+
+from __future__ import annotations
+
+from harness import case, delete, get, post, put, setup
+
+P = "/v1/projects/ARGO"
+T = f"{P}/topics"
+S = f"{P}/subscriptions"
+SC = f"{P}/schemas"
+U = "/v1/users"
+TWO = {"messages": [{"data": "YQ=="}, {"data": "Yg=="}]}
+RICH = {"type": "record", "name": "Rich", "namespace": "ns", "fields": [
+    {"name": "b", "type": "boolean"}, {"name": "l", "type": "long"}, {"name": "d", "type": "double"},
+    {"name": "e", "type": {"type": "enum", "name": "Color", "symbols": ["RED", "GREEN"]}},
+    {"name": "a", "type": {"type": "array", "items": "string"}},
+    {"name": "m", "type": {"type": "map", "values": "int"}},
+    {"name": "u", "type": ["null", "string"]},
+    {"name": "f", "type": {"type": "fixed", "name": "Two", "size": 2}}]}
+# b=true, l=1, d=0.0, e=GREEN, a=["x"], m={"k": 1}, u="s", f=b"ab"
+RICH_OK = "AQIAAAAAAAAAAAICAnhAgJrAgACAnNhYg=="
+
+CASES = [
+    case("avro-rich-schema", post(f"{SC}/rich", {"type": "avro", "schema": RICH}), get(f"{SC}/rich"),
+         post(f"{SC}/rich:validate", {"data": "AQIAAAAAAAAAAAICAnhAgJrAgAACAnNhYg=="}),
+         post(f"{SC}/rich:validate", {"data": "AgI="}), post(f"{SC}/rich:validate", {"data": "AQIAAAAAAAAAAAQ="}),
+         post(f"{SC}/rich:validate", {"data": "AQIAAAAAAAAAAAICAnhAgJrAgAACBHNhYg=="})),
+    case("avro-schema-errors", post(f"{SC}/x1", {"type": "avro", "schema": {"type": "enum", "name": "E", "symbols": ["1a"]}}),
+         post(f"{SC}/x2", {"type": "avro", "schema": {"type": "fixed", "name": "F"}}),
+         post(f"{SC}/x3", {"type": "avro", "schema": {"type": "record", "name": "R", "fields": []}}),
+         post(f"{SC}/x4", {"type": "avro", "schema": {"type": "record", "name": "R", "fields": [{"type": "int"}]}}),
+         post(f"{SC}/x5", {"type": "avro", "schema": {"type": "record", "name": "R", "fields": [{"name": "a", "type": "int"}, {"name": "a", "type": "int"}]}}),
+         post(f"{SC}/x6", {"type": "avro", "schema": {"type": "map"}}),
+         post(f"{SC}/x7", {"type": "avro", "schema": {"type": ["int", {"type": "array"}]}}),
+         post(f"{SC}/x8", {"type": "avro", "schema": {"type": 5}}),
+         post(f"{SC}/x9", {"type": "avro", "schema": {"type": "record", "name": "9R", "fields": [{"name": "a", "type": "int"}]}}),
+         post(f"{SC}/x10", {"type": "avro", "schema": {"type": "record", "name": "R", "namespace": "", "fields": [{"name": "a", "type": "int"}]}}),
+         post(f"{SC}/x11", {"type": "avro", "schema": {}})),
+    case("avro-no-schema", post(f"{SC}/x1", {"type": "avro"}), get(f"{SC}/x1")),
+    case("json-schema-keywords", post(f"{SC}/js", {"type": "json", "schema": {
+        "type": "object", "properties": {"s": {"type": "string", "minLength": 2, "maxLength": 3, "pattern": "^a"},
+                                         "n": {"type": "number", "minimum": 1, "maximum": 2},
+                                         "e": {"enum": ["x", "y"]}, "i": {"type": "integer"}}}}),
+         post(f"{SC}/js:validate", {"s": "b"}), post(f"{SC}/js:validate", {"s": "abcd"}),
+         post(f"{SC}/js:validate", {"n": 0}), post(f"{SC}/js:validate", {"n": 2.5}), post(f"{SC}/js:validate", {"e": "z"}),
+         post(f"{SC}/js:validate", {"i": 1.5}), post(f"{SC}/js:validate", {"i": 2.0}), post(f"{SC}/js:validate", [1]),
+         post(f"{SC}/js:validate", "7"), post(f"{SC}/js:validate", "null")),
+    case("json-schema-empty", post(f"{SC}/js", {"type": "json", "schema": {}}), post(f"{SC}/js:validate", {"any": 1}),
+         get(f"{SC}/js")),
+    case("json-schema-nested", post(f"{SC}/js", {"type": "json", "schema": {
+        "type": "object", "properties": {"o": {"type": "object", "required": ["x"], "properties": {"x": {"type": "string"}}}}}}),
+         post(f"{SC}/js:validate", {"o": {}}), post(f"{SC}/js:validate", {"o": {"x": 1}}), post(f"{SC}/js:validate", {"o": 3})),
+    case("schema-attach-then-publish", setup(post(f"{SC}/js", {"type": "json", "schema": {"type": "object", "required": ["k"]}})),
+         post(f"{T}/topic1:attachSchema", {"schema": "projects/ARGO/schemas/js"}),
+         post(f"{T}/topic1:publish", {"messages": [{"data": "e30="}]}), post(f"{T}/topic1:publish", {"messages": [{"data": "eyJrIjoxfQ=="}]}),
+         post(f"{T}/topic1:detachSchema"), post(f"{T}/topic1:publish", {"messages": [{"data": "e30="}]})),
+    case("schema-delete-attached", delete(f"{SC}/schema-3"), get(f"{T}/topic3"), post(f"{T}/topic3:publish", {"messages": [{"data": "AA=="}]})),
+    case("schema-update-rename-attached", put(f"{SC}/schema-1", {"name": "projects/ARGO/schemas/renamed"}), get(f"{T}/topic2"),
+         get(SC)),
+    case("schema-update-avro-doc", put(f"{SC}/schema-3", {"schema": {"type": "record", "name": "U2", "fields": [{"name": "z", "type": "string"}]}}),
+         get(f"{SC}/schema-3"), post(f"{SC}/schema-3:validate", {"data": "AnUC"})),
+    case("schema-validate-avro-data-types", post(f"{SC}/schema-3:validate", {"data": 5}), post(f"{SC}/schema-3:validate", {"data": None}),
+         post(f"{SC}/schema-3:validate", "[1]"), post(f"{SC}/schema-3:validate", "")),
+    # push in more shapes
+    case("push-create-full-body", put(f"{S}/p1", {"topic": "projects/ARGO/topics/topic1", "ackDeadlineSeconds": 30, "pushConfig": {
+        "type": "http_endpoint", "pushEndpoint": "https://example.org/receive", "maxMessages": 3,
+        "authorizationHeader": {"type": "autogen", "value": "ignored"}, "retryPolicy": {"type": "linear", "period": -5},
+        "verificationHash": "mine", "verified": True, "mattermostUrl": "https://mm", "base64Decode": True}}),
+         get(f"{S}/p1"), get(f"{S}/p1:acl")),
+    case("push-modify-keeps-auth", setup(put(f"{S}/p1", {"topic": "projects/ARGO/topics/topic1", "pushConfig": {
+        "type": "http_endpoint", "pushEndpoint": "https://example.org/a", "authorizationHeader": {"type": "disabled"}}})),
+         post(f"{S}/p1:modifyPushConfig", {"pushConfig": {"type": "http_endpoint", "pushEndpoint": "https://example.org/b"}}),
+         get(f"{S}/p1"), post(f"{S}/p1:modifyPushConfig", {"pushConfig": {"type": "http_endpoint", "pushEndpoint": "https://example.org/b",
+                                                                          "authorizationHeader": {"type": "autogen"}, "retryPolicy": {"type": "slowstart"}}}),
+         get(f"{S}/p1")),
+    case("push-verified-sub-modify-endpoint", post(f"{S}/sub4:modifyPushConfig", {"pushConfig": {"type": "http_endpoint", "pushEndpoint": "endpoint.foo",
+                                                                                                "maxMessages": 2}}),
+         get(f"{S}/sub4"), get(f"{S}/sub4:acl"), get(f"{U}/push_worker_0")),
+    case("push-delete-mattermost", setup(put(f"{S}/p1", {"topic": "projects/ARGO/topics/topic1", "pushConfig": {
+        "type": "mattermost", "mattermostUrl": "https://mm.example.org/hooks/x"}})), delete(f"{S}/p1")),
+    case("push-pull-mattermost-as-worker", setup(put(f"{S}/p1", {"topic": "projects/ARGO/topics/topic1", "pushConfig": {
+        "type": "mattermost", "mattermostUrl": "https://mm.example.org/hooks/x"}})), setup(post(f"{T}/topic1:publish", TWO)),
+         post(f"{S}/p1:pull", {"maxMessages": "1"}, "push_worker_0"), normalise=("publishTime",)),
+    case("push-modify-unverified-to-pull", setup(post(f"{S}/sub1:modifyPushConfig", {"pushConfig": {
+        "type": "http_endpoint", "pushEndpoint": "https://example.org/a"}})), post(f"{S}/sub1:modifyPushConfig", {"pushConfig": {}}),
+         get(f"{S}/sub1"), get(f"{S}/sub1:acl")),
+    # metrics after traffic
+    case("metrics-after-traffic", setup(post(f"{T}/topic1:publish", TWO)), setup(post(f"{S}/sub1:pull", {"maxMessages": "2"})),
+         get(f"{T}/topic1:metrics"), get(f"{S}/sub1:metrics"), get(f"{P}:metrics"), get("/v1/metrics/va_metrics")),
+    case("metrics-topic-without-subs", setup(put(f"{T}/t5")), get(f"{T}/t5:metrics"), get(f"{P}:metrics", "UserPA")),
+    # views by role
+    case("views-member-lists", get(f"{P}/members?details=true", "UserPA"), get(f"{P}/members/UserPA", "UserPA"),
+         get(f"{P}/members/push_worker_0")),
+    case("views-users-list-filters", get(f"{U}?project=ARGO2"), get(f"{U}?details=false"), get(f"{U}?pageSize=100")),
+    case("views-user-by-token-push-worker", get(f"{U}:byToken/push_token"), get(f"{U}:byUUID/uuid7"), get(f"{U}:byUUID/uuid_pa")),
+    case("views-profile-project-admin-details", get(f"{U}/profile", "UserPA"), get(f"{U}/profile", "push_worker_0")),
+    case("views-after-member-changes", setup(post(f"{P}/members/UserAV:add", {"roles": ["publisher"]})),
+         setup(post(f"{T}/topic1:modifyAcl", {"authorized_users": ["UserAV"]})), get(f"{U}/UserAV"), get(f"{P}/members/UserAV", "UserPA"),
+         get(f"{P}:metrics")),
+]
