@@ -301,10 +301,11 @@ class AccountOps(ServiceBase):
         return json_response(self._member_view(ctx, self._member(ctx)))
 
     def _roles_for_project(self, ctx: Ctx, raw: Optional[list[Any]]) -> Optional[list[str]]:
-        """Roles of the body's ``projects`` entry naming the URL project (``None``: no entry)."""
+        """Roles of the body's ``projects`` entry naming the URL project (``None``: no entry;
+        an entry without roles has ``[]``, as on the real server)."""
         for item in raw or []:
             if item["project"] == ctx.proj.name:
-                roles: Optional[list[str]] = item["roles"]
+                roles: list[str] = item["roles"] or []
                 _check_roles(roles)
                 return roles
         return None
