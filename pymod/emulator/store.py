@@ -156,7 +156,7 @@ CREATE TABLE IF NOT EXISTS acls (
     resource_id INTEGER NOT NULL,
     user_id INTEGER NOT NULL,
     position INTEGER NOT NULL,
-    PRIMARY KEY (kind, resource_id, user_id)
+    PRIMARY KEY (kind, resource_id, position)
 );
 CREATE INDEX IF NOT EXISTS acls_user ON acls(user_id);
 CREATE TABLE IF NOT EXISTS schemas (
@@ -505,9 +505,16 @@ class Store(MessageLog):
         return self._one("SELECT 1 FROM acls WHERE kind = ? AND resource_id = ? AND user_id = ?",
                          (kind, resource_id, user_id)) is not None
 
+    def _acl_keeps_duplicates(self) -> bool:
+        """Whether the ACL table can hold a user twice (data files made before it could keep
+        one entry per user)."""
+        pk = [row[1] for row in self._all("PRAGMA table_info(acls)") if row[5]]
+        return "position" in pk
+
     def set_acl(self, kind: str, resource_id: int, user_ids: Sequence[int]) -> None:
-        """Replace a resource's ACL (duplicates are kept once)."""
-        unique = list(dict.fromkeys(user_ids))
+        """Replace a resource's ACL with the users as given, duplicates included (as the real
+        server stores the list)."""
+        unique = list(user_ids) if self._acl_keeps_duplicates() else list(dict.fromkeys(user_ids))
         with self._write() as db:
             db.execute("DELETE FROM acls WHERE kind = ? AND resource_id = ?", (kind, resource_id))
             db.executemany("INSERT INTO acls (kind, resource_id, user_id, position)"
@@ -517,9 +524,11 @@ class Store(MessageLog):
     def add_to_acl(self, kind: str, resource_id: int, user_id: int) -> None:
         """Append a user to a resource's ACL unless already present."""
         with self._write() as db:
+            if self.acl_contains(kind, resource_id, user_id):
+                return
             row = db.execute("SELECT COALESCE(MAX(position), -1) + 1 FROM acls"
                              " WHERE kind = ? AND resource_id = ?", (kind, resource_id)).fetchone()
-            db.execute("INSERT OR IGNORE INTO acls (kind, resource_id, user_id, position)"
+            db.execute("INSERT INTO acls (kind, resource_id, user_id, position)"
                        " VALUES (?, ?, ?, ?)", (kind, resource_id, user_id, row[0]))
 
     def remove_from_acl(self, kind: str, resource_id: int, user_id: int) -> None:
@@ -530,10 +539,11 @@ class Store(MessageLog):
 
     def user_acl_resources(self, user_id: int, project_id: int) -> tuple[list[str], list[str]]:
         """Short names of the project's topics and subscriptions whose ACL holds the user."""
-        topics = self._all("SELECT t.name FROM acls a JOIN topics t ON t.id = a.resource_id"
+        topics = self._all("SELECT DISTINCT t.name, t.id FROM acls a JOIN topics t ON t.id = a.resource_id"
                            " WHERE a.kind = ? AND a.user_id = ? AND t.project_id = ?"
                            " ORDER BY t.id", (TOPIC, user_id, project_id))
-        subs = self._all("SELECT s.name FROM acls a JOIN subscriptions s ON s.id = a.resource_id"
+        subs = self._all("SELECT DISTINCT s.name, s.id FROM acls a JOIN subscriptions s"
+                         " ON s.id = a.resource_id"
                          " WHERE a.kind = ? AND a.user_id = ? AND s.project_id = ?"
                          " ORDER BY s.id", (SUBSCRIPTION, user_id, project_id))
         return [r[0] for r in topics], [r[0] for r in subs]

@@ -18,9 +18,6 @@ CASES = (cases_topics.CASES + cases_subscriptions.CASES + cases_schemas.CASES
 # ---------------------------------------------------------------------------- kept divergences
 # Each entry is also listed in docs/emulator.rst, "Differences from the real AMS".
 
-allow("subs-modify-acl", ("body.authorized_users", "layout"),
-      "A user named twice in a modifyAcl body is stored once: the emulator's ACL table holds a "
-      "user once per resource; the real server stores the list as sent and lists the duplicate.")
 allow("topics-publish-too-large", ("status", "body.error", "body.messageIds", "layout"),
       "Oracle stand-in: the real server answers 413 'Message size is too large' when Kafka "
       "refuses a message over its message.max.bytes; the oracle's in-memory broker has no limit. "
