@@ -57,8 +57,8 @@ Deviations and choices
   phrased like gojsonschema for the common keywords and listed in its order (a node's own
   checks before its children's); the real server visits an object's properties in Go's random
   map order, the emulator by name. Avro schemas and data are checked with goavro's rules and
-  words (:mod:`pymod.emulator.goavro`); JSON-Schema compiler messages other than a bad ``type``
-  are jsonschema's.
+  words (:mod:`pymod.emulator.goavro`); JSON-Schema compiler messages are gojsonschema's for the
+  common keywords, jsonschema's for the others.
 * The push worker joins a project as a member without project roles when one of the
   project's endpoints is verified or a mattermost subscription is set up.
 * CPU/memory in ``/v1/metrics`` are the load average per core and the process's peak RSS.

@@ -94,11 +94,41 @@ def check_schema(schema_type: str, document: Optional[dict[str, Any]]
     return document
 
 
+_OBJECT_KEYWORDS = ("properties", "patternProperties", "definitions", "dependencies")
+_COUNT_KEYWORDS = ("minLength", "maxLength", "minItems", "maxItems", "minProperties",
+                   "maxProperties")
+_NUMBER_KEYWORDS = ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf")
+
+
 def _compiler_message(error: jsonschema.SchemaError) -> str:
-    """gojsonschema's words for a schema it cannot compile, where known (a ``type`` that is
-    neither a string nor a list of strings); else jsonschema's."""
-    if error.path and error.path[-1] == "type" and not isinstance(error.instance, str):
+    """gojsonschema's words for a schema it cannot compile, for the common keywords; else
+    jsonschema's."""
+    key = error.path[-1] if error.path else ""
+    value = error.instance
+    number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if key == "type" and not isinstance(value, str):
         return "Invalid type. Expected: string/array of strings, given: type"
+    if key in _OBJECT_KEYWORDS and not isinstance(value, dict):
+        return f"{key} must be of type object"
+    if key in ("required", "enum") and not isinstance(value, list):
+        return f"{key} must be of an array"
+    if key in _COUNT_KEYWORDS:
+        if not number or (isinstance(value, float) and not value.is_integer()):
+            return f"{key} must be of an integer"
+        if value < 0:
+            return f"{key} must be greater than or equal to 0"
+    if key in _NUMBER_KEYWORDS:
+        if not number:
+            return f"{key} must be of a number"
+        if key == "multipleOf" and value <= 0:
+            return "multipleOf must be strictly greater than 0"
+    if key == "pattern":
+        return ("pattern must be a valid regex" if isinstance(value, str)
+                else "pattern must be of type string")
+    if key == "items":
+        return "Invalid type. Expected: valid schema/array of schemas, given: items"
+    if key in ("additionalProperties", "additionalItems"):
+        return f"Invalid type. Expected: boolean/valid schema, given: {key}"
     return str(error.message)
 
 

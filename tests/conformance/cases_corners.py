@@ -141,3 +141,15 @@ CASES += [
          post(f"{S}/sub1:modifyAckDeadline", {"ackDeadlineSeconds": -1}), post(f"{S}/sub1:modifyAckDeadline", {}),
          post(f"{S}/sub1:modifyAckDeadline", {"ackDeadlineSeconds": 1.5}), get(f"{S}/sub1")),
 ]
+
+CASES += [
+    case("json-schema-compiler-errors", post(f"{SC}/c1", {"type": "json", "schema": {"properties": 5}}),
+         post(f"{SC}/c2", {"type": "json", "schema": {"required": "x"}}),
+         post(f"{SC}/c3", {"type": "json", "schema": {"minLength": -1}}),
+         post(f"{SC}/c4", {"type": "json", "schema": {"enum": []}}),
+         post(f"{SC}/c5", {"type": "json", "schema": {"pattern": "("}}),
+         post(f"{SC}/c6", {"type": "json", "schema": {"items": 5}}),
+         post(f"{SC}/c7", {"type": "json", "schema": {"type": ["string", "bogus"]}}),
+         post(f"{SC}/c8", {"type": "json", "schema": {"additionalProperties": 5}}),
+         post(f"{SC}/c9", {"type": "json", "schema": {"minimum": "1"}})),
+]

@@ -61,6 +61,8 @@ CASES = [
         {"data": "eyJuYW1lIjoibmFtZS0xIn0="}]})),
     case("topics-publish-json-schema-wrong-types", post(f"{T}/topic2:publish", {"messages": [
         {"data": "eyJuYW1lIjoxfQ=="}]})),  # one bad property: Go visits properties in random order
+    case("topics-publish-json-schema-several-bad-properties", post(f"{T}/topic2:publish", {"messages": [
+        {"data": "eyJuYW1lIjoxLCJlbWFpbCI6MiwidGVsZXBob25lIjozfQ=="}]})),
     case("topics-publish-json-schema-not-json", post(f"{T}/topic2:publish", {"messages": [
         {"data": "bm90IGpzb24="}]})),
     case("topics-publish-json-schema-second-invalid", post(f"{T}/topic2:publish", {"messages": [
