@@ -153,3 +153,17 @@ CASES += [
          post(f"{SC}/c8", {"type": "json", "schema": {"additionalProperties": 5}}),
          post(f"{SC}/c9", {"type": "json", "schema": {"minimum": "1"}})),
 ]
+
+CASES += [
+    case("pages-walk-topics", get(f"{T}?pageSize=3", capture={"n1": "nextPageToken"}), get(f"{T}?pageSize=3&pageToken={{n1}}"),
+         get(f"{T}?pageSize=4"), get(f"{T}?pageSize=5"), get(f"{T}?pageToken=")),
+    case("pages-walk-subs-consumer", get(f"{S}?pageSize=1", "UserB", capture={"n1": "nextPageToken"}),
+         get(f"{S}?pageSize=1&pageToken={{n1}}", "UserB", capture={"n2": "nextPageToken"}),
+         get(f"{S}?pageSize=1&pageToken={{n2}}", "UserB")),
+    case("pages-walk-members", get(f"{P}/members?pageSize=5", "UserPA", capture={"n1": "nextPageToken"}),
+         get(f"{P}/members?pageSize=5&pageToken={{n1}}", "UserPA")),
+    case("pages-after-create", setup(put(f"{T}/t-late")), get(f"{T}?pageSize=2", capture={"n1": "nextPageToken"}),
+         get(f"{T}?pageSize=2&pageToken={{n1}}")),
+    case("pages-size-huge", get(f"{T}?pageSize=99999999999999999999"), get(f"{U}?pageSize=2147483648")),
+    case("pages-size-plus", get(f"{T}?pageSize=+2"), get(f"{T}?pageSize=2&pageSize=1")),
+]
