@@ -17,7 +17,7 @@ import jsonschema
 
 from pymod.emulator import goavro
 from pymod.emulator.errors import invalid
-from pymod.emulator.formatting import go_float, sorted_map
+from pymod.emulator.formatting import go_float, go_g, sorted_map
 from pymod.emulator.gojson import GoJSONError, decode_first
 
 _PRIMITIVES = ("array", "boolean", "integer", "number", "null", "object", "string")
@@ -177,17 +177,17 @@ def _violation(error: jsonschema.ValidationError) -> str:
         f"given: {_json_type(error.instance)}",
         "enum": lambda: f"{field} must be one of the following: "
         + ", ".join(f'"{item}"' for item in expected),
-        "multipleOf": lambda: f"Must be a multiple of {go_float(expected)}",
+        "multipleOf": lambda: f"Must be a multiple of {go_g(expected)}",
         "minProperties": lambda: f"Must have at least {expected} properties",
         "maxProperties": lambda: f"Must have at most {expected} properties",
         "anyOf": lambda: "Must validate at least one schema (anyOf)",
         "oneOf": lambda: "Must validate one and only one schema (oneOf)",
         "allOf": lambda: "Must validate all the schemas (allOf)",
         "not": lambda: "Must not validate the schema (not)",
-        "minimum": lambda: f"Must be greater than or equal to {go_float(expected)}",
-        "maximum": lambda: f"Must be less than or equal to {go_float(expected)}",
-        "exclusiveMinimum": lambda: f"Must be greater than {go_float(expected)}",
-        "exclusiveMaximum": lambda: f"Must be less than {go_float(expected)}",
+        "minimum": lambda: f"Must be greater than or equal to {go_g(expected)}",
+        "maximum": lambda: f"Must be less than or equal to {go_g(expected)}",
+        "exclusiveMinimum": lambda: f"Must be greater than {go_g(expected)}",
+        "exclusiveMaximum": lambda: f"Must be less than {go_g(expected)}",
         "minLength": lambda: f"String length must be greater than or equal to {expected}",
         "maxLength": lambda: f"String length must be less than or equal to {expected}",
         "pattern": lambda: f"Does not match pattern '{expected}'",

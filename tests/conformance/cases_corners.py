@@ -167,3 +167,11 @@ CASES += [
     case("pages-size-huge", get(f"{T}?pageSize=99999999999999999999"), get(f"{U}?pageSize=2147483648")),
     case("pages-size-plus", get(f"{T}?pageSize=+2"), get(f"{T}?pageSize=2&pageSize=1")),
 ]
+
+CASES += [
+    case("numbers-printed-as-go", post(f"{SC}/num", {"type": "json", "schema": {"type": "object", "properties": {
+        "a": {"type": "number", "minimum": 0.0000001, "maximum": 1e21}, "b": {"type": "number", "multipleOf": 0.000001},
+        "c": {"type": "number", "minimum": 4.18e-9, "maximum": 123456789.0}, "d": {"type": "number", "maximum": 2.5}}}}),
+         get(f"{SC}/num"), get(SC), post(f"{SC}/num:validate", {"a": 0}), post(f"{SC}/num:validate", {"c": 1e30}),
+         post(f"{SC}/num:validate", {"d": 3}), post(f"{SC}/num:validate", {"b": 0.0000015})),
+]

@@ -70,3 +70,20 @@ def test_goavro_schema_errors(schema: object, message: str) -> None:
     with pytest.raises(AvroError) as caught:
         compile_schema(schema)
     assert str(caught.value) == message
+
+
+@pytest.mark.parametrize("value, json_text, g_text", [
+    (4.18e-9, "4.18e-9", "4.18e-09"),
+    (0.000001, "0.000001", "1e-06"),
+    (1e21, "1e+21", "1e+21"),
+    (123456789.0, "123456789", "1.23456789e+08"),
+    (2.5, "2.5", "2.5"),
+    (-1.5e-7, "-1.5e-7", "-1.5e-07"),
+])
+def test_go_float_printing(value: float, json_text: str, g_text: str) -> None:
+    from pymod.emulator.formatting import dumps, go_g, go_number
+
+    assert go_number(value) == json_text  # encoding/json
+    assert go_g(value) == g_text  # strconv 'g', as gojsonschema's messages print bounds
+    assert dumps({"v": value, "s": "1e-07"}, "compact", floats=True) == (
+        b'{"v":' + json_text.encode() + b',"s":"1e-07"}')

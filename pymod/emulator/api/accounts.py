@@ -123,7 +123,7 @@ class AccountOps(ServiceBase):
                                            [(now, len(resources[index]))]))
         metrics.append(metric("project.number_of_daily_messages", "project", project.name,
                                self.store.daily_counts(project.id)[:30]))
-        return json_response({"metrics": metrics})
+        return json_response({"metrics": metrics}, floats=True)
 
     # ------------------------------------------------------------------ users
 

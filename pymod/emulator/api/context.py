@@ -46,9 +46,10 @@ _INT64_MAX = 2**63 - 1
 # ---------------------------------------------------------------------------- responses
 
 
-def json_response(obj: Any, layout: Layout = "3") -> Response:
-    """A 200 response with ``obj`` in the given JSON layout."""
-    return Response(dumps(obj, layout), 200, media_type=JSON_TYPE)
+def json_response(obj: Any, layout: Layout = "3", *, floats: bool = False) -> Response:
+    """A 200 response with ``obj`` in the given JSON layout (``floats``: it may hold
+    fractional numbers, printed as Go does; metrics, reports, schema documents)."""
+    return Response(dumps(obj, layout, floats=floats), 200, media_type=JSON_TYPE)
 
 
 def literal_response(body: bytes = b"") -> Response:

@@ -57,16 +57,16 @@ class SchemaOps(ServiceBase):
         schema_type = schemas.check_type(schema_type)
         document = schemas.check_schema(schema_type, raw_document)
         schema = self.store.create_schema(ctx.proj.id, ctx.vars["schema"], schema_type, document)
-        return json_response(self.schema_json(schema), "1")
+        return json_response(self.schema_json(schema), "1", floats=True)
 
     async def op_schemas_show(self, ctx: Ctx) -> Response:
         """``GET /v1/projects/{project}/schemas/{schema}`` (spec 6.3)."""
-        return json_response(self.schema_json(self._schema(ctx)), "1")
+        return json_response(self.schema_json(self._schema(ctx)), "1", floats=True)
 
     async def op_schemas_list(self, ctx: Ctx) -> Response:
         """``GET /v1/projects/{project}/schemas`` (spec 6.1)."""
         return json_response({"schemas": [self.schema_json(s) for s in
-                                          self.store.list_schemas(ctx.proj.id)]}, "1")
+                                          self.store.list_schemas(ctx.proj.id)]}, "1", floats=True)
 
     async def op_schemas_update(self, ctx: Ctx) -> Response:
         """``PUT /v1/projects/{project}/schemas/{schema}`` (spec 6.4)."""
@@ -92,7 +92,7 @@ class SchemaOps(ServiceBase):
         self.store.update_schema(schema.id, name, schema_type, document)
         updated = self.store.schema_by_id(schema.id)
         assert updated is not None
-        return json_response(self.schema_json(updated), "1")
+        return json_response(self.schema_json(updated), "1", floats=True)
 
     async def op_schemas_delete(self, ctx: Ctx) -> Response:
         """``DELETE /v1/projects/{project}/schemas/{schema}`` (spec 6.3)."""

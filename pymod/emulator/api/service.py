@@ -42,7 +42,7 @@ class ServiceOps(ServiceBase):
 
     async def op_ams_metrics(self, ctx: Ctx) -> Response:
         """``GET /v1/metrics`` (spec 10.1)."""
-        return json_response({"metrics": self._node_metrics()})
+        return json_response({"metrics": self._node_metrics()}, floats=True)
 
     def _node_metrics(self) -> list[dict[str, Any]]:
         now = fmt_seconds(self.store.now_s())
@@ -56,7 +56,7 @@ class ServiceOps(ServiceBase):
         start, end = _report_period(ctx.query, self._today())
         names = ctx.query.get("projects", "")
         projects = self._report_projects(names)
-        return json_response(self._va_report(projects, start, end, count_users=not names), "1")
+        return json_response(self._va_report(projects, start, end, count_users=not names), "1", floats=True)
 
     async def op_users_usageReport(self, ctx: Ctx) -> Response:
         """``GET /v1/users/usageReport`` (spec 10.4)."""
@@ -72,9 +72,9 @@ class ServiceOps(ServiceBase):
                     if p is not None and (wanted is None or p.name in wanted)]
         if not projects:
             return json_response({"va_metrics": self._va_report([], start, end),
-                                  "operational_metrics": {"metrics": []}})
+                                  "operational_metrics": {"metrics": []}}, floats=True)
         return json_response({"va_metrics": self._va_report(projects, start, end),
-                              "operational_metrics": {"metrics": self._node_metrics()}})
+                              "operational_metrics": {"metrics": self._node_metrics()}}, floats=True)
 
     def _today(self) -> dt.date:
         return dt.datetime.fromtimestamp(self.store.now_s(), dt.timezone.utc).date()

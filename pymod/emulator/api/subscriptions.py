@@ -374,7 +374,7 @@ class SubscriptionOps(ServiceBase):
                     [(now, sub.bytes)]),
             metric("subscription.consumption_rate", "subscription", sub.name,
                     [(last, sub.consume_rate)]),
-        ]})
+        ]}, floats=True)
 
 
 

@@ -162,7 +162,7 @@ class TopicOps(ServiceBase):
             metric("topic.number_of_bytes", "topic", name, [(now, topic.bytes)]),
             metric("topic.number_of_daily_messages", "topic", name, daily),
             metric("topic.publishing_rate", "topic", name, [(last, topic.publish_rate)]),
-        ]})
+        ]}, floats=True)
 
 
 
