@@ -230,10 +230,29 @@ class _Scanner:
         return step
 
 
+_DECODER = json.JSONDecoder(parse_constant=lambda name: _refuse(name))
+
+
+def _refuse(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
 def decode_first(data: bytes) -> Any:
     """Decode the first JSON value of ``data`` like Go's ``json.Decoder.Decode`` (the rest is
     ignored). Raises :class:`GoJSONError` with Go's message (``EOF``, ``unexpected EOF`` or a
     syntax error)."""
+    text = data.decode("utf-8", "replace").lstrip(" \t\r\n")
+    try:  # fast path: Python's parser agrees with Go's on what it accepts, but for numbers
+        value, end = _DECODER.raw_decode(text)  # that Go would read further ("1." or "1e")
+        if not (isinstance(value, (int, float)) and text[end:end + 1] in (".", "e", "E")):
+            return value
+    except ValueError:
+        pass
+    return _scan(data)
+
+
+def _scan(data: bytes) -> Any:
+    """Go's scanner, byte by byte: the value, or Go's error for it."""
     scanner = _Scanner()
     start: Optional[int] = None
     end = len(data)

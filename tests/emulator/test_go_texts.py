@@ -87,3 +87,29 @@ def test_go_float_printing(value: float, json_text: str, g_text: str) -> None:
     assert go_g(value) == g_text  # strconv 'g', as gojsonschema's messages print bounds
     assert dumps({"v": value, "s": "1e-07"}, "compact", floats=True) == (
         b'{"v":' + json_text.encode() + b',"s":"1e-07"}')
+
+
+def test_fast_path_agrees_with_the_byte_scanner() -> None:
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from pymod.emulator.gojson import _scan
+
+    @settings(max_examples=400, deadline=None)
+    @given(st.text(alphabet='{}[],:"\\ 0123456789.-+eEtrufalsn\x01x', max_size=12))
+    def agree(text: str) -> None:
+        data = text.encode()
+        try:
+            expected: object = _scan(data)
+        except GoJSONError as exc:
+            expected = exc
+        try:
+            got: object = decode_first(data)
+        except GoJSONError as exc:
+            got = exc
+        if isinstance(expected, GoJSONError):
+            assert isinstance(got, GoJSONError) and str(got) == str(expected)
+        else:
+            assert got == expected
+
+    agree()
