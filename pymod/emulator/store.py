@@ -581,7 +581,8 @@ class Store(MessageLog):
 
     def close_registration(self, reg_id: int, *, status: str, modified_by: str,
                            comment: str = "") -> None:
-        """Mark a registration accepted or declined (the activation token is cleared)."""
+        """Mark a registration accepted or declined by the user with uuid ``modified_by`` (the
+        activation token is cleared)."""
         with self._write() as db:
             db.execute("UPDATE registrations SET status = ?, decline_comment = ?,"
                        " activation_token = '', modified_by = ?, modified_at = ? WHERE id = ?",

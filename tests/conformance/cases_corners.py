@@ -175,3 +175,23 @@ CASES += [
          get(f"{SC}/num"), get(SC), post(f"{SC}/num:validate", {"a": 0}), post(f"{SC}/num:validate", {"c": 1e30}),
          post(f"{SC}/num:validate", {"d": 3}), post(f"{SC}/num:validate", {"b": 0.0000015})),
 ]
+
+CASES += [
+    case("topic-create-schema-body-types", put(f"{T}/n1", {"schema": ""}), put(f"{T}/n2", {"schema": 5}), put(f"{T}/n3", []),
+         put(f"{T}/n4", {"other": "x"}), get(f"{T}/n1"), get(f"{T}/n4")),
+    case("attach-schema-body-types", post(f"{T}/topic1:attachSchema", {"schema": 5}), post(f"{T}/topic1:attachSchema", {}),
+         post(f"{T}/topic1:attachSchema", {"schema": ""}), get(f"{T}/topic1")),
+    case("publish-avro-bad-base64", post(f"{T}/topic3:publish", {"messages": [{"data": "AnUC"}, {"data": "A=nUC"}]})),
+    case("project-rename-shows-everywhere", put("/v1/projects/ARGO", {"name": "ARGO9"}), get("/v1/projects/ARGO9/topics?pageSize=1"),
+         get("/v1/projects/ARGO9/subscriptions/sub1"), get(f"{U}/UserA"), get("/v1/projects/ARGO9/schemas/schema-1"),
+         get("/v1/projects/ARGO9/topics/topic2"), get(f"{T}")),
+    case("user-rename-shows-everywhere", put(f"{U}/UserA", {"name": "UserA2"}), get(f"{T}/topic1:acl"), get(f"{P}/members/UserA2"),
+         get(f"{P}:metrics"), get("/v1/registrations"), get("/v1/projects")),
+    case("publish-then-project-metrics-daily", setup(post(f"{T}/topic1:publish", TWO)), setup(post(f"{T}/topic2:publish", {"messages": [
+        {"data": "eyJuYW1lIjoibiIsImVtYWlsIjoiZSJ9"}]})), get(f"{P}:metrics"), get(f"{T}/topic1:metrics"),
+         get("/v1/metrics/va_metrics?projects=ARGO")),
+    case("delete-topic-keeps-daily-counts", setup(post(f"{T}/topic1:publish", TWO)), delete(f"{T}/topic1"), get(f"{P}:metrics"),
+         get("/v1/metrics/va_metrics?projects=ARGO&start_date=2018-10-01")),
+    case("sub-acl-after-push-modify", post(f"{S}/sub4:modifyPushConfig", {"pushConfig": {"type": "mattermost", "mattermostUrl": "https://m"}}),
+         get(f"{S}/sub4:acl"), get(f"{S}/sub4"), post(f"{S}/sub4:verifyPushEndpoint")),
+]

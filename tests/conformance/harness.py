@@ -138,7 +138,7 @@ def seed_fixture(store: Store) -> None:
         with store._lock:  # noqa: SLF001
             db = store._db  # noqa: SLF001
             db.execute("UPDATE registrations SET uuid = 'ur-uuid1', activation_token = 'uratkn-1',"
-                       " modified_by = 'UserA', modified_at = ? WHERE id = ?", (modified, reg.id))
+                       " modified_by = 'uuid1', modified_at = ? WHERE id = ?", (modified, reg.id))
             db.executemany("INSERT INTO daily_counts (project_id, topic_name, day, count)"
                            " VALUES (?, ?, ?, ?)",
                            [(argo.id, "topic1", "2018-10-01", 40),

@@ -375,8 +375,8 @@ class AccountOps(ServiceBase):
         if reg.activation_token:
             body["activation_token"] = reg.activation_token
         body["registered_at"] = fmt_seconds(reg.registered_at)
-        if reg.modified_by:
-            body["modified_by"] = reg.modified_by
+        if reg.modified_by:  # the user's uuid (a name in data files of earlier versions)
+            body["modified_by"] = self.store.user_name_by_uuid(reg.modified_by) or reg.modified_by
         if reg.modified_at:
             body["modified_at"] = fmt_seconds(reg.modified_at)
         return body
@@ -407,7 +407,7 @@ class AccountOps(ServiceBase):
             reg.name, email=reg.email, first_name=reg.first_name, last_name=reg.last_name,
             organization=reg.organization, description=reg.description, service_roles=[],
             created_by=ctx.caller.uuid)
-        self.store.close_registration(reg.id, status="accepted", modified_by=ctx.caller.name)
+        self.store.close_registration(reg.id, status="accepted", modified_by=ctx.caller.uuid)
         return json_response(self.user_json(user))
 
     async def op_registrations_declineNewUser(self, ctx: Ctx) -> Response:
@@ -415,7 +415,7 @@ class AccountOps(ServiceBase):
         reg = self._registration(ctx, pending=True)
         mapping = _decode(bad_body(), lambda: dec.as_str_map(dec.parse_json(ctx.body)))
         assert ctx.caller is not None
-        self.store.close_registration(reg.id, status="declined", modified_by=ctx.caller.name,
+        self.store.close_registration(reg.id, status="declined", modified_by=ctx.caller.uuid,
                                       comment=(mapping or {}).get("comment", ""))
         return literal_response(b"{}")
 
