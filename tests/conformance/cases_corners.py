@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from harness import case, delete, get, post, put, setup
+from harness import Step, case, delete, get, post, put, setup
 
 P = "/v1/projects/ARGO"
 T = f"{P}/topics"
@@ -194,4 +194,19 @@ CASES += [
          get("/v1/metrics/va_metrics?projects=ARGO&start_date=2018-10-01")),
     case("sub-acl-after-push-modify", post(f"{S}/sub4:modifyPushConfig", {"pushConfig": {"type": "mattermost", "mattermostUrl": "https://m"}}),
          get(f"{S}/sub4:acl"), get(f"{S}/sub4"), post(f"{S}/sub4:verifyPushEndpoint")),
+]
+
+CASES += [
+    case("auth-header-and-key", get(f"{T}?key=S3CR3T1", "WRONG"), get(f"{T}?key=WRONG", "UserA"),
+         get(f"{T}?key=", None), get(f"{U}/profile?key=S3CR3T1", None), get("/v1/status?details=true&key=ADMIN-TOKEN", None),
+         get(f"{T}", "", request_headers={"x-api-key": ""})),
+    case("bodies-case-insensitive-keys", put(f"{S}/ci", {"TOPIC": "projects/ARGO/topics/topic1", "AckDeadlineSeconds": 20}),
+         get(f"{S}/ci"), post(f"{S}/ci:modifyAckDeadline", {"ACKDEADLINESECONDS": 30}), get(f"{S}/ci")),
+    case("bodies-duplicate-keys", put(f"{S}/dk", '{"topic": "projects/ARGO/topics/nope", "topic": "projects/ARGO/topics/topic1"}'),
+         get(f"{S}/dk")),
+    case("bodies-bom-and-junk", put(f"{S}/b1", b'\xef\xbb\xbf{"topic": "projects/ARGO/topics/topic1"}'),
+         put(f"{S}/b2", '{"topic": "projects/ARGO/topics/topic1"} trailing'), put(f"{S}/b3", 'null'),
+         post(f"{S}/sub1:pull", 'null'), post(f"{T}/topic1:publish", '{"messages": null}')),
+    case("bodies-no-content-type", Step("PUT", f"{S}/nc", "admin", '{"topic": "projects/ARGO/topics/topic1"}',
+                                        request_headers={"Content-Type": "text/plain"}), get(f"{S}/nc")),
 ]
