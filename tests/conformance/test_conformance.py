@@ -15,6 +15,10 @@ from harness import ALLOWED, Server, route_of, run_case
 
 from pymod.emulator.api.routing import ROUTES
 
+# The first case also builds the oracle when it is not cached yet (Debian packages, then about a
+# minute of compiling): allow for that in the per-test timeout.
+pytestmark = pytest.mark.timeout(1200)
+
 
 @pytest.mark.parametrize("item", CASES, ids=[c.name for c in CASES])
 def test_emulator_answers_as_the_real_ams(item, servers: Tuple[Server, Server]) -> None:
