@@ -7,7 +7,8 @@ build), and the tests that need it skip with that reason.
 Environment:
 
 ``AMS_ORACLE_DIR``
-    the ams-oracle folder (default: ``../shared/ams-oracle`` beside the checkout).
+    the ams-oracle folder (default: ``shared/ams-oracle`` beside the checkout or beside the
+    nearest parent folder that has one, e.g. for a git worktree).
 ``AMS_ORACLE_BUILD``
     ``0`` to never build (use it only if it is already built and cached).
 """
@@ -26,7 +27,18 @@ from typing import IO, List, Optional
 import requests
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-ORACLE_DIR = pathlib.Path(os.environ.get("AMS_ORACLE_DIR", ROOT.parent / "shared" / "ams-oracle"))
+
+
+def _default_oracle_dir() -> pathlib.Path:
+    """``shared/ams-oracle`` beside the checkout or beside one of its parents (worktrees)."""
+    for base in ROOT.parents:
+        candidate = base / "shared" / "ams-oracle"
+        if candidate.is_dir():
+            return candidate
+    return ROOT.parent / "shared" / "ams-oracle"
+
+
+ORACLE_DIR = pathlib.Path(os.environ.get("AMS_ORACLE_DIR") or _default_oracle_dir())
 ADMIN_TOKEN = "ADMIN-TOKEN"
 EXTRA_USERS = ORACLE_DIR / "extra-users.example.json"
 

@@ -10,6 +10,7 @@ Map-typed values (message attributes, schema documents) must be sorted by the ca
 from __future__ import annotations
 
 import datetime as dt
+import decimal
 import json
 import re
 from typing import Any, Literal
@@ -27,12 +28,52 @@ _ESCAPE_RE = re.compile("[<>&\u2028\u2029]")
 _SURROGATE_RE = re.compile("[\ud800-\udfff]")
 
 
-def dumps(obj: Any, layout: Layout = "3") -> bytes:
-    """Serialise ``obj`` in one of the AMS JSON layouts and return UTF-8 bytes."""
+_FLOAT_TOKEN_RE = re.compile(r'"(?:[^"\\]|\\.)*"|-?\d+(?:\.\d+)?[eE][+-]?\d+|-?\d+\.\d+')
+
+
+def go_number(value: float) -> str:
+    """A float64 as Go's ``encoding/json`` prints it: shortest digits, plain notation between
+    1e-6 and 1e21 (``0.000001``), else an exponent without a leading zero (``4.18e-9``)."""
+    if value == 0 or value != value or value in (float("inf"), float("-inf")):
+        return repr(value)
+    if 1e-6 <= abs(value) < 1e21:
+        text = format(decimal.Decimal(repr(value)), "f")
+        return text.rstrip("0").rstrip(".") if "." in text else text
+    mantissa, _, exponent = repr(value).partition("e")
+    power = int(exponent)
+    return f"{mantissa}e{'-' if power < 0 else '+'}{abs(power):02d}".replace("e-0", "e-", 1)
+
+
+def go_g(value: float) -> str:
+    """Go's ``strconv.FormatFloat(value, 'g', -1, 64)``: shortest digits, an exponent (at least
+    two digits) when it is below -4 or at least 6, e.g. ``1.23456789e+08``, ``1e-07``, ``2.5``."""
+    value = float(value)
+    if value == 0 or value != value or value in (float("inf"), float("-inf")):
+        return go_number(value)
+    sign, mantissa = ("-", repr(-value)) if value < 0 else ("", repr(value))
+    shortest = decimal.Decimal(mantissa).normalize()
+    power = shortest.adjusted()
+    if -4 <= power < 6:
+        return sign + go_number(float(mantissa))
+    coefficient = str(shortest.scaleb(-power).normalize())
+    return f"{sign}{coefficient}e{'-' if power < 0 else '+'}{abs(power):02d}"
+
+
+def _go_float_token(match: re.Match[str]) -> str:
+    token = match.group(0)
+    return token if token.startswith('"') else go_number(float(token))
+
+
+def dumps(obj: Any, layout: Layout = "3", *, floats: bool = False) -> bytes:
+    """Serialise ``obj`` in one of the AMS JSON layouts and return UTF-8 bytes. ``floats``:
+    the output may hold fractional numbers, to be printed as Go does (:func:`go_number`;
+    off for the large all-string answers such as pulls)."""
     if layout == "compact":
         text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
     else:
         text = json.dumps(obj, ensure_ascii=False, indent=int(layout))
+    if floats:
+        text = _FLOAT_TOKEN_RE.sub(_go_float_token, text)
     text = _ESCAPE_RE.sub(lambda m: _ESCAPES[m.group(0)], text)
     try:
         return text.encode("utf-8")

@@ -1,5 +1,5 @@
-"""Schema support of the emulator (spec section 6): JSON Schema via ``jsonschema``, AVRO via
-``fastavro``.
+"""Schema support of the emulator (spec section 6): JSON Schema via ``jsonschema``, Avro via
+:mod:`pymod.emulator.goavro` (goavro's rules and messages, as the real server uses goavro).
 
 Error texts follow the real service where the spec gives them (6.2, 6.6); violations are
 phrased like the Go validator the service uses (``(root): temp is required``,
@@ -10,17 +10,15 @@ from __future__ import annotations
 
 import base64
 import binascii
-import io
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, Optional
 
-import fastavro
 import jsonschema
-from fastavro.schema import UnknownType
 
-from pymod.emulator.decoding import BodyError, parse_json
+from pymod.emulator import goavro
 from pymod.emulator.errors import invalid
-from pymod.emulator.formatting import go_float, sorted_map
+from pymod.emulator.formatting import go_float, go_g, sorted_map
+from pymod.emulator.gojson import GoJSONError, decode_first
 
 _PRIMITIVES = ("array", "boolean", "integer", "number", "null", "object", "string")
 _B64_ALPHABET = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")
@@ -67,12 +65,19 @@ def _invalid_primitive(document: Any) -> str:
     return ""
 
 
-def check_schema(schema_type: str, document: dict[str, Any]) -> dict[str, Any]:
+def check_schema(schema_type: str, document: Optional[dict[str, Any]]
+                 ) -> Optional[dict[str, Any]]:
     """Check that ``document`` compiles for ``schema_type``; return it normalised (keys sorted
     at every level, as the service re-serialises it, which also fixes the violation order).
+    ``None`` (no schema given) is "schema is invalid" for JSON and the null type for Avro.
 
     A failure raises ``E(400, INVALID_ARGUMENT, <compiler message>)`` (spec 6.2).
     """
+    if document is None:
+        if schema_type == "json":
+            raise invalid("schema is invalid")  # gojsonschema on a nil schema
+        _parse_avro(None)
+        return None
     document = sorted_map(_normalise(document))
     if schema_type == "json":
         bad = _invalid_primitive(document)
@@ -83,19 +88,55 @@ def check_schema(schema_type: str, document: dict[str, Any]) -> dict[str, Any]:
         try:
             validator.check_schema(document)
         except jsonschema.SchemaError as exc:
-            raise invalid(str(exc.message)) from exc
+            raise invalid(_compiler_message(exc)) from exc
     else:
         _parse_avro(document)
     return document
 
 
-def _parse_avro(document: dict[str, Any]) -> Any:
+_OBJECT_KEYWORDS = ("properties", "patternProperties", "definitions", "dependencies")
+_COUNT_KEYWORDS = ("minLength", "maxLength", "minItems", "maxItems", "minProperties",
+                   "maxProperties")
+_NUMBER_KEYWORDS = ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf")
+
+
+def _compiler_message(error: jsonschema.SchemaError) -> str:
+    """gojsonschema's words for a schema it cannot compile, for the common keywords; else
+    jsonschema's."""
+    key = error.path[-1] if error.path else ""
+    value = error.instance
+    number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if key == "type" and not isinstance(value, str):
+        return "Invalid type. Expected: string/array of strings, given: type"
+    if key in _OBJECT_KEYWORDS and not isinstance(value, dict):
+        return f"{key} must be of type object"
+    if key in ("required", "enum") and not isinstance(value, list):
+        return f"{key} must be of an array"
+    if key in _COUNT_KEYWORDS:
+        if not number or (isinstance(value, float) and not value.is_integer()):
+            return f"{key} must be of an integer"
+        if value < 0:
+            return f"{key} must be greater than or equal to 0"
+    if key in _NUMBER_KEYWORDS:
+        if not number:
+            return f"{key} must be of a number"
+        if key == "multipleOf" and value <= 0:
+            return "multipleOf must be strictly greater than 0"
+    if key == "pattern":
+        return ("pattern must be a valid regex" if isinstance(value, str)
+                else "pattern must be of type string")
+    if key == "items":
+        return "Invalid type. Expected: valid schema/array of schemas, given: items"
+    if key in ("additionalProperties", "additionalItems"):
+        return f"Invalid type. Expected: boolean/valid schema, given: {key}"
+    return str(error.message)
+
+
+def _parse_avro(document: Optional[dict[str, Any]]) -> goavro.Codec:
     try:
-        return fastavro.parse_schema(document, _write_hint=False)
-    except UnknownType as exc:
-        raise invalid(f'unknown type name: "{exc.name}"') from exc
-    except Exception as exc:  # fastavro raises many exception types for bad schemas
-        raise invalid(str(exc) or type(exc).__name__) from exc
+        return goavro.compile_schema(document)
+    except goavro.AvroError as exc:
+        raise invalid(str(exc)) from exc
 
 
 def go_b64decode(text: str) -> bytes:
@@ -130,16 +171,23 @@ def _violation(error: jsonschema.ValidationError) -> str:
     """Phrase a violation like the Go validator: ``<field>: <description>``."""
     field = ".".join(str(part) for part in error.path) or "(root)"
     kind, expected = error.validator, error.validator_value
-    descriptions = {
+    descriptions: dict[str, Callable[[], str]] = {
         "type": lambda: "Invalid type. Expected: "
         f"{'/'.join(expected) if isinstance(expected, list) else expected}, "
         f"given: {_json_type(error.instance)}",
-        "enum": lambda: "must be one of the following: "
+        "enum": lambda: f"{field} must be one of the following: "
         + ", ".join(f'"{item}"' for item in expected),
-        "minimum": lambda: f"Must be greater than or equal to {go_float(expected)}",
-        "maximum": lambda: f"Must be less than or equal to {go_float(expected)}",
-        "exclusiveMinimum": lambda: f"Must be greater than {go_float(expected)}",
-        "exclusiveMaximum": lambda: f"Must be less than {go_float(expected)}",
+        "multipleOf": lambda: f"Must be a multiple of {go_g(expected)}",
+        "minProperties": lambda: f"Must have at least {expected} properties",
+        "maxProperties": lambda: f"Must have at most {expected} properties",
+        "anyOf": lambda: "Must validate at least one schema (anyOf)",
+        "oneOf": lambda: "Must validate one and only one schema (oneOf)",
+        "allOf": lambda: "Must validate all the schemas (allOf)",
+        "not": lambda: "Must not validate the schema (not)",
+        "minimum": lambda: f"Must be greater than or equal to {go_g(expected)}",
+        "maximum": lambda: f"Must be less than or equal to {go_g(expected)}",
+        "exclusiveMinimum": lambda: f"Must be greater than {go_g(expected)}",
+        "exclusiveMaximum": lambda: f"Must be less than {go_g(expected)}",
         "minLength": lambda: f"String length must be greater than or equal to {expected}",
         "maxLength": lambda: f"String length must be less than or equal to {expected}",
         "pattern": lambda: f"Does not match pattern '{expected}'",
@@ -156,7 +204,26 @@ def _violation(error: jsonschema.ValidationError) -> str:
     return f"{field}: {describe() if describe else error.message}"
 
 
-def validate_messages(schema_type: str, document: dict[str, Any], datas: Sequence[str]) -> None:
+#: gojsonschema checks a node in this order: its type, the combinators, the object / array /
+#: number / string keywords, then const and enum; the node's children come after all of them.
+_KEYWORD_ORDER = {name: rank for rank, names in enumerate((
+    ("type",), ("allOf", "anyOf", "oneOf", "not"),
+    ("maxProperties", "minProperties"), ("required",), ("additionalProperties",),
+    ("patternProperties", "propertyNames", "dependencies"),
+    ("minItems", "maxItems", "uniqueItems", "contains", "additionalItems"),
+    ("multipleOf", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"),
+    ("minLength", "maxLength", "pattern", "format"), ("const", "enum"))) for name in names}
+
+
+def _go_order(error: jsonschema.ValidationError) -> list[tuple[int, Any]]:
+    """Sort key putting violations in gojsonschema's order. (It visits an object's properties
+    in Go's random map order; here they are taken by name.)"""
+    key: list[tuple[int, Any]] = [(1, part) for part in error.absolute_path]
+    return key + [(0, _KEYWORD_ORDER.get(str(error.validator), len(_KEYWORD_ORDER)))]
+
+
+def validate_messages(schema_type: str, document: Optional[dict[str, Any]],
+                      datas: Sequence[str]) -> None:
     """Validate Base64 ``data`` strings against a schema (spec 6.6).
 
     The first failing message raises ``E(400, INVALID_ARGUMENT, ...)`` naming its index.
@@ -173,10 +240,11 @@ def validate_messages(schema_type: str, document: dict[str, Any], datas: Sequenc
             raise invalid(f"Message {index} is not in valid base64 enocding,{exc}") from exc
         if validator is not None:
             try:
-                instance = parse_json(payload)
-            except BodyError as exc:
+                instance = decode_first(payload)
+            except GoJSONError as exc:
                 raise invalid(f"Message {index} data is not valid JSON format,{exc}") from exc
-            violations = [_violation(e) for e in validator.iter_errors(instance)]
+            violations = [_violation(e) for e in
+                          sorted(validator.iter_errors(instance), key=_go_order)]
             if len(violations) == 1:
                 raise invalid(f"Message {index} data is not valid,{violations[0]}")
             if violations:
@@ -184,6 +252,6 @@ def validate_messages(schema_type: str, document: dict[str, Any], datas: Sequenc
                 raise invalid(f"Message {index} data is not valid.{listed}")
         else:
             try:
-                fastavro.schemaless_reader(io.BytesIO(payload), parsed_avro)
-            except Exception as exc:  # any decoding failure of the binary datum
+                parsed_avro.check(payload)
+            except goavro.AvroError as exc:
                 raise invalid(f"Message {index} is not valid.{exc}") from exc

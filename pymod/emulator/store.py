@@ -14,25 +14,49 @@ Push delivery (done by a separate worker) uses :meth:`Store.active_push_subscrip
 :meth:`Store.pull`, :meth:`Store.acknowledge` and :meth:`Store.set_push_status`.
 
 All methods are thread-safe (one lock around one connection).
+
+This module holds the database schema, the connection and the account side (users,
+memberships, projects, ACLs, registrations, reports); the message side (topics, logs,
+subscriptions, schemas) is :class:`pymod.emulator.store_log.MessageLog`, and the records
+(:class:`User`, :class:`Topic`, ...) are defined in :mod:`pymod.emulator.records`.
 """
 
 from __future__ import annotations
 
 import contextlib
-import dataclasses
-import hashlib
 import json
 import os
-import secrets
 import sqlite3
 import threading
 import time
-import uuid as uuid_mod
 from collections.abc import Iterator, Sequence
 from typing import Any, Callable, Optional
 
-from pymod.emulator.errors import AmsError, conflict, internal, not_found
-from pymod.emulator.formatting import dumps, fmt_day, fmt_publish_time, sorted_map
+from pymod.emulator.records import (  # re-exported: the store's public records
+    SUBSCRIPTION,
+    TOPIC,
+    Membership,
+    Project,
+    PublishResult,
+    PushConfig,
+    Registration,
+    Schema,
+    StoredMessage,
+    Subscription,
+    Topic,
+    User,
+    _json_or_none,
+    _roles_or_none,
+    new_token,
+    new_uuid,
+)
+from pymod.emulator.store_log import MessageLog
+
+__all__ = [
+    "SUBSCRIPTION", "TOPIC", "Membership", "Project", "PublishResult", "PushConfig",
+    "Registration", "Schema", "Store", "StoredMessage", "Subscription", "Topic", "User",
+    "new_token", "new_uuid",
+]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS users (
@@ -133,7 +157,7 @@ CREATE TABLE IF NOT EXISTS acls (
     resource_id INTEGER NOT NULL,
     user_id INTEGER NOT NULL,
     position INTEGER NOT NULL,
-    PRIMARY KEY (kind, resource_id, user_id)
+    PRIMARY KEY (kind, resource_id, position)
 );
 CREATE INDEX IF NOT EXISTS acls_user ON acls(user_id);
 CREATE TABLE IF NOT EXISTS schemas (
@@ -163,264 +187,6 @@ CREATE TABLE IF NOT EXISTS registrations (
 );
 """
 
-#: ACL kinds.
-TOPIC = "topic"
-SUBSCRIPTION = "sub"
-
-
-def new_token() -> str:
-    """A fresh 64-hex token: the SHA-256 digest of random bytes, like AMS issues."""
-    return hashlib.sha256(secrets.token_bytes(32)).hexdigest()
-
-
-def new_uuid() -> str:
-    """A random version-4 UUID in lower-case hyphenated form."""
-    return str(uuid_mod.uuid4())
-
-
-def _roles_or_none(text: Optional[str]) -> Optional[list[str]]:
-    return None if text is None else list(json.loads(text))
-
-
-def _json_or_none(values: Optional[Sequence[str]]) -> Optional[str]:
-    return None if values is None else json.dumps(list(values))
-
-
-@dataclasses.dataclass(frozen=True)
-class User:
-    """A user account (spec 8.1)."""
-
-    id: int
-    uuid: str
-    name: str
-    first_name: str
-    last_name: str
-    organization: str
-    description: str
-    email: str
-    token: str
-    service_roles: Optional[list[str]]
-    created_on: int
-    modified_on: int
-    created_by: Optional[str]
-
-    @classmethod
-    def from_row(cls, row: sqlite3.Row) -> User:
-        values = dict(row)
-        values["service_roles"] = _roles_or_none(values["service_roles"])
-        return cls(**values)
-
-
-@dataclasses.dataclass(frozen=True)
-class Membership:
-    """A user's entry for one project: its project roles (``None`` = stored without roles)."""
-
-    project_id: int
-    project_name: str
-    roles: Optional[list[str]]
-    created_on: int
-
-
-@dataclasses.dataclass(frozen=True)
-class Project:
-    """A project (spec 7.1); ``created_by`` is the creator's user uuid."""
-
-    id: int
-    uuid: str
-    name: str
-    description: str
-    created_on: int
-    modified_on: int
-    created_by: Optional[str]
-
-
-@dataclasses.dataclass(frozen=True)
-class Topic:
-    """A topic with its log end offset and publishing counters."""
-
-    id: int
-    project_id: int
-    name: str
-    schema_id: Optional[int]
-    created_on: int
-    end_offset: int
-    message_count: int
-    bytes: int
-    last_publish_ns: int
-    publish_rate: float
-
-
-@dataclasses.dataclass(frozen=True)
-class PushConfig:
-    """Push settings of a subscription; ``type == ""`` means a pull subscription."""
-
-    type: str = ""
-    endpoint: str = ""
-    max_messages: int = 0
-    auth_type: str = ""
-    auth_value: str = ""
-    retry_type: str = ""
-    retry_period: int = 0
-    verification_hash: str = ""
-    verified: bool = False
-    mattermost_url: str = ""
-    mattermost_username: str = ""
-    mattermost_channel: str = ""
-    base64_decode: bool = False
-
-    def columns(self) -> dict[str, Any]:
-        """The subscription-table columns holding this configuration."""
-        return {
-            "push_type": self.type,
-            "push_endpoint": self.endpoint,
-            "push_max_messages": self.max_messages,
-            "auth_type": self.auth_type,
-            "auth_value": self.auth_value,
-            "retry_type": self.retry_type,
-            "retry_period": self.retry_period,
-            "verification_hash": self.verification_hash,
-            "verified": int(self.verified),
-            "mattermost_url": self.mattermost_url,
-            "mattermost_username": self.mattermost_username,
-            "mattermost_channel": self.mattermost_channel,
-            "base64_decode": int(self.base64_decode),
-        }
-
-
-@dataclasses.dataclass(frozen=True)
-class Subscription:
-    """A subscription with its committed offset, pending window, push settings and counters.
-
-    ``next_offset == 0`` means no pull window is pending; ``pending_ack`` is the epoch second of
-    the last pull.
-    """
-
-    id: int
-    project_id: int
-    project_name: str
-    name: str
-    topic_name: str
-    offset: int
-    next_offset: int
-    pending_ack: int
-    ack_deadline: int
-    push: PushConfig
-    push_status: str
-    created_on: int
-    message_count: int
-    bytes: int
-    last_consume_ns: int
-    consume_rate: float
-
-    @classmethod
-    def from_row(cls, row: sqlite3.Row) -> Subscription:
-        push = PushConfig(
-            type=row["push_type"],
-            endpoint=row["push_endpoint"],
-            max_messages=row["push_max_messages"],
-            auth_type=row["auth_type"],
-            auth_value=row["auth_value"],
-            retry_type=row["retry_type"],
-            retry_period=row["retry_period"],
-            verification_hash=row["verification_hash"],
-            verified=bool(row["verified"]),
-            mattermost_url=row["mattermost_url"],
-            mattermost_username=row["mattermost_username"],
-            mattermost_channel=row["mattermost_channel"],
-            base64_decode=bool(row["base64_decode"]),
-        )
-        return cls(
-            id=row["id"],
-            project_id=row["project_id"],
-            project_name=row["project_name"],
-            name=row["name"],
-            topic_name=row["topic_name"],
-            offset=row["cur_offset"],
-            next_offset=row["next_offset"],
-            pending_ack=row["pending_ack"],
-            ack_deadline=row["ack_deadline"],
-            push=push,
-            push_status=row["push_status"],
-            created_on=row["created_on"],
-            message_count=row["message_count"],
-            bytes=row["bytes"],
-            last_consume_ns=row["last_consume_ns"],
-            consume_rate=row["consume_rate"],
-        )
-
-    @property
-    def full_name(self) -> str:
-        """``/projects/P/subscriptions/S``."""
-        return f"/projects/{self.project_name}/subscriptions/{self.name}"
-
-
-@dataclasses.dataclass(frozen=True)
-class StoredMessage:
-    """One message of a topic log."""
-
-    offset: int
-    publish_ns: int
-    attributes: Optional[dict[str, str]]
-    data: str
-
-    def to_json(self) -> dict[str, Any]:
-        """The message object as AMS shows it (``attributes`` sorted and omitted when empty)."""
-        body: dict[str, Any] = {"messageId": str(self.offset)}
-        if self.attributes:
-            body["attributes"] = sorted_map(self.attributes)
-        body["data"] = self.data
-        body["publishTime"] = fmt_publish_time(self.publish_ns)
-        return body
-
-
-@dataclasses.dataclass(frozen=True)
-class Schema:
-    """A schema of a project; ``document`` is the parsed schema JSON object."""
-
-    id: int
-    uuid: str
-    project_id: int
-    project_name: str
-    name: str
-    type: str
-    document: dict[str, Any]
-
-
-@dataclasses.dataclass(frozen=True)
-class Registration:
-    """A user registration request (spec 9)."""
-
-    id: int
-    uuid: str
-    name: str
-    first_name: str
-    last_name: str
-    organization: str
-    description: str
-    email: str
-    status: str
-    decline_comment: str
-    activation_token: str
-    registered_at: int
-    modified_by: str
-    modified_at: int
-
-
-@dataclasses.dataclass(frozen=True)
-class PublishResult:
-    """Offsets assigned by :meth:`Store.publish`; ``too_large`` when it stopped at a big message."""
-
-    offsets: list[int]
-    too_large: bool
-
-
-_SUB_SELECT = (
-    "SELECT s.*, p.name AS project_name FROM subscriptions s JOIN projects p ON p.id = s.project_id"
-)
-_SCHEMA_SELECT = (
-    "SELECT s.*, p.name AS project_name FROM schemas s JOIN projects p ON p.id = s.project_id"
-)
-
 
 def _owner_only(path: str) -> None:
     """Create the file ``path`` readable and writable by its owner only (0600), or make an
@@ -434,7 +200,7 @@ def _owner_only(path: str) -> None:
         os.close(fd)
 
 
-class Store:
+class Store(MessageLog):
     """SQLite-backed state of the emulator.
 
     ``clock`` returns the current time in nanoseconds since the epoch; tests replace it to move
@@ -621,6 +387,11 @@ class Store:
             db.execute(f"UPDATE users SET {assignments} WHERE id = ?",  # noqa: S608
                        (*columns.values(), user_id))
 
+    def set_token(self, user_id: int, token: str) -> None:
+        """Replace a user's token (``modified_on`` is left alone, as on the real server)."""
+        with self._write() as db:
+            db.execute("UPDATE users SET token = ? WHERE id = ?", (token, user_id))
+
     def delete_user(self, user_id: int) -> None:
         """Delete a user, its memberships and its ACL entries."""
         with self._write() as db:
@@ -633,8 +404,8 @@ class Store:
     def memberships(self, user_id: int) -> list[Membership]:
         """The user's project entries, in the order they were added."""
         rows = self._all(
-            "SELECT m.project_id, p.name, m.roles, m.created_on FROM members m"
-            " JOIN projects p ON p.id = m.project_id WHERE m.user_id = ? ORDER BY m.position",
+            "SELECT m.project_id, COALESCE(p.name, ''), m.roles, m.created_on FROM members m"
+            " LEFT JOIN projects p ON p.id = m.project_id WHERE m.user_id = ? ORDER BY m.position",
             (user_id,))
         return [Membership(r[0], r[1], _roles_or_none(r[2]), r[3]) for r in rows]
 
@@ -665,8 +436,10 @@ class Store:
         with self._write():
             self._replace_memberships(user_id, memberships)
 
-    def set_member_roles(self, user_id: int, project_id: int, roles: Optional[list[str]]) -> None:
-        """Add the user to the project with ``roles``, or replace its roles there."""
+    def set_member_roles(self, user_id: int, project_id: int, roles: Optional[list[str]],
+                         *, touch: bool = True) -> None:
+        """Add the user to the project with ``roles``, or replace its roles there
+        (``touch``: also set the user's ``modified_on``)."""
         now = self.now_s()
         with self._write() as db:
             updated = db.execute(
@@ -678,7 +451,8 @@ class Store:
                 db.execute("INSERT INTO members (user_id, project_id, roles, position,"
                            " created_on) VALUES (?, ?, ?, ?, ?)",
                            (user_id, project_id, _json_or_none(roles), row[0], now))
-            db.execute("UPDATE users SET modified_on = ? WHERE id = ?", (now, user_id))
+            if touch:
+                db.execute("UPDATE users SET modified_on = ? WHERE id = ?", (now, user_id))
 
     def remove_member(self, user_id: int, project_id: int) -> None:
         """Remove the user's entry for the project (its ACL entries are kept)."""
@@ -721,8 +495,9 @@ class Store:
                        " WHERE id = ?", (name, description, self.now_s(), project_id))
 
     def delete_project(self, project_id: int) -> None:
-        """Delete a project with its topics, messages, subscriptions, schemas, counters and
-        memberships."""
+        """Delete a project with its topics, messages, subscriptions, schemas and counters.
+        Its members keep their entries for it, shown with project name ``""`` (as on the real
+        server, which leaves the users' project references in place)."""
         with self._write() as db:
             for (topic_id,) in db.execute("SELECT id FROM topics WHERE project_id = ?",
                                           (project_id,)).fetchall():
@@ -730,7 +505,7 @@ class Store:
             db.execute("DELETE FROM acls WHERE kind = ? AND resource_id IN"
                        " (SELECT id FROM subscriptions WHERE project_id = ?)",
                        (SUBSCRIPTION, project_id))
-            for table in ("subscriptions", "schemas", "daily_counts", "members"):
+            for table in ("subscriptions", "schemas", "daily_counts"):
                 db.execute(f"DELETE FROM {table} WHERE project_id = ?",  # noqa: S608
                            (project_id,))
             db.execute("DELETE FROM projects WHERE id = ?", (project_id,))
@@ -749,9 +524,16 @@ class Store:
         return self._one("SELECT 1 FROM acls WHERE kind = ? AND resource_id = ? AND user_id = ?",
                          (kind, resource_id, user_id)) is not None
 
+    def _acl_keeps_duplicates(self) -> bool:
+        """Whether the ACL table can hold a user twice (data files made before it could keep
+        one entry per user)."""
+        pk = [row[1] for row in self._all("PRAGMA table_info(acls)") if row[5]]
+        return "position" in pk
+
     def set_acl(self, kind: str, resource_id: int, user_ids: Sequence[int]) -> None:
-        """Replace a resource's ACL (duplicates are kept once)."""
-        unique = list(dict.fromkeys(user_ids))
+        """Replace a resource's ACL with the users as given, duplicates included (as the real
+        server stores the list)."""
+        unique = list(user_ids) if self._acl_keeps_duplicates() else list(dict.fromkeys(user_ids))
         with self._write() as db:
             db.execute("DELETE FROM acls WHERE kind = ? AND resource_id = ?", (kind, resource_id))
             db.executemany("INSERT INTO acls (kind, resource_id, user_id, position)"
@@ -761,9 +543,11 @@ class Store:
     def add_to_acl(self, kind: str, resource_id: int, user_id: int) -> None:
         """Append a user to a resource's ACL unless already present."""
         with self._write() as db:
+            if self.acl_contains(kind, resource_id, user_id):
+                return
             row = db.execute("SELECT COALESCE(MAX(position), -1) + 1 FROM acls"
                              " WHERE kind = ? AND resource_id = ?", (kind, resource_id)).fetchone()
-            db.execute("INSERT OR IGNORE INTO acls (kind, resource_id, user_id, position)"
+            db.execute("INSERT INTO acls (kind, resource_id, user_id, position)"
                        " VALUES (?, ?, ?, ?)", (kind, resource_id, user_id, row[0]))
 
     def remove_from_acl(self, kind: str, resource_id: int, user_id: int) -> None:
@@ -774,317 +558,14 @@ class Store:
 
     def user_acl_resources(self, user_id: int, project_id: int) -> tuple[list[str], list[str]]:
         """Short names of the project's topics and subscriptions whose ACL holds the user."""
-        topics = self._all("SELECT t.name FROM acls a JOIN topics t ON t.id = a.resource_id"
+        topics = self._all("SELECT DISTINCT t.name, t.id FROM acls a JOIN topics t ON t.id = a.resource_id"
                            " WHERE a.kind = ? AND a.user_id = ? AND t.project_id = ?"
                            " ORDER BY t.id", (TOPIC, user_id, project_id))
-        subs = self._all("SELECT s.name FROM acls a JOIN subscriptions s ON s.id = a.resource_id"
+        subs = self._all("SELECT DISTINCT s.name, s.id FROM acls a JOIN subscriptions s"
+                         " ON s.id = a.resource_id"
                          " WHERE a.kind = ? AND a.user_id = ? AND s.project_id = ?"
                          " ORDER BY s.id", (SUBSCRIPTION, user_id, project_id))
         return [r[0] for r in topics], [r[0] for r in subs]
-
-    # ------------------------------------------------------------------ topics
-
-    def topic(self, project_id: int, name: str) -> Optional[Topic]:
-        """Look a topic up by project and short name."""
-        row = self._one("SELECT * FROM topics WHERE project_id = ? AND name = ?",
-                        (project_id, name))
-        return None if row is None else Topic(**dict(row))
-
-    def list_topics(self, project_id: int) -> list[Topic]:
-        """The project's topics, newest first."""
-        rows = self._all("SELECT * FROM topics WHERE project_id = ? ORDER BY id DESC",
-                         (project_id,))
-        return [Topic(**dict(r)) for r in rows]
-
-    def create_topic(self, project_id: int, name: str, schema_id: Optional[int]) -> Topic:
-        """Create a topic with an empty log and an empty ACL."""
-        with self._write() as db:
-            db.execute("INSERT INTO topics (project_id, name, schema_id, created_on)"
-                       " VALUES (?, ?, ?, ?)", (project_id, name, schema_id, self.now_s()))
-        topic = self.topic(project_id, name)
-        assert topic is not None
-        return topic
-
-    def _drop_topic(self, topic_id: int) -> None:
-        self._db.execute("DELETE FROM messages WHERE topic_id = ?", (topic_id,))
-        self._db.execute("DELETE FROM acls WHERE kind = ? AND resource_id = ?", (TOPIC, topic_id))
-        self._db.execute("DELETE FROM topics WHERE id = ?", (topic_id,))
-
-    def delete_topic(self, topic_id: int) -> None:
-        """Delete a topic with its messages and ACL (subscriptions stay, spec 12.8)."""
-        with self._write():
-            self._drop_topic(topic_id)
-
-    def set_topic_schema(self, topic_id: int, schema_id: Optional[int]) -> None:
-        """Attach a schema to a topic (``None`` detaches)."""
-        with self._write() as db:
-            db.execute("UPDATE topics SET schema_id = ? WHERE id = ?", (schema_id, topic_id))
-
-    def publish(
-        self,
-        topic: Topic,
-        messages: Sequence[tuple[Optional[dict[str, str]], str]],
-        max_message_bytes: int,
-    ) -> PublishResult:
-        """Append ``(attributes, data)`` messages to the topic log, in order.
-
-        Each message's stored JSON form (id, attributes, data, publishTime) may be at most
-        ``max_message_bytes``; at the first larger one publishing stops and the result has
-        ``too_large`` set (earlier messages stay stored). Counters, daily counts and the
-        publishing rate are updated for the stored messages.
-        """
-        with self._write() as db:
-            row = db.execute("SELECT end_offset, last_publish_ns FROM topics WHERE id = ?",
-                             (topic.id,)).fetchone()
-            end, last_publish_ns = row[0], row[1]
-            rows: list[tuple[int, int, Optional[str], str]] = []
-            too_large = False
-            total_bytes = 0
-            for attributes, data in messages:
-                stamp = self.now_ns()
-                stored = StoredMessage(end + len(rows), stamp, attributes or None, data)
-                if len(dumps(stored.to_json(), "compact")) > max_message_bytes:
-                    too_large = True
-                    break
-                attrs_text = json.dumps(attributes) if attributes else None
-                rows.append((stored.offset, stamp, attrs_text, data))
-                total_bytes += len(data.encode("utf-8"))
-            if rows:
-                db.executemany("INSERT INTO messages (topic_id, msg_offset, publish_ns,"
-                               " attributes, data) VALUES (?, ?, ?, ?, ?)",
-                               [(topic.id, *r) for r in rows])
-            now = self.now_ns()
-            if rows or not too_large:
-                elapsed = 1.0 if last_publish_ns == 0 else (now - last_publish_ns) / 1e9
-                rate = len(rows) / elapsed if elapsed > 0 else float(len(rows))
-                db.execute("UPDATE topics SET end_offset = ?, message_count = message_count + ?,"
-                           " bytes = bytes + ?, last_publish_ns = ?, publish_rate = ?"
-                           " WHERE id = ?",
-                           (end + len(rows), len(rows), total_bytes, now, rate, topic.id))
-            if rows:
-                db.execute("INSERT INTO daily_counts (project_id, topic_name, day, count)"
-                           " VALUES (?, ?, ?, ?) ON CONFLICT (project_id, topic_name, day)"
-                           " DO UPDATE SET count = count + excluded.count",
-                           (topic.project_id, topic.name, fmt_day(now // 1_000_000_000),
-                            len(rows)))
-        return PublishResult([r[0] for r in rows], too_large)
-
-    def read_messages(self, topic_id: int, start: int, limit: int) -> list[StoredMessage]:
-        """Up to ``limit`` messages of a topic log from offset ``start`` on, in order."""
-        rows = self._all("SELECT msg_offset, publish_ns, attributes, data FROM messages"
-                         " WHERE topic_id = ? AND msg_offset >= ? ORDER BY msg_offset LIMIT ?",
-                         (topic_id, start, limit))
-        return [StoredMessage(r[0], r[1], None if r[2] is None else json.loads(r[2]), r[3])
-                for r in rows]
-
-    def offset_at_time(self, topic_id: int, epoch_ms: int) -> Optional[int]:
-        """Offset of the first message whose millisecond timestamp is ≥ ``epoch_ms``."""
-        row = self._one("SELECT MIN(msg_offset) FROM messages WHERE topic_id = ?"
-                        " AND publish_ns >= ?", (topic_id, epoch_ms * 1_000_000))
-        return None if row is None or row[0] is None else int(row[0])
-
-    def daily_counts(self, project_id: int, topic_name: Optional[str] = None
-                     ) -> list[tuple[str, int]]:
-        """``(YYYY-MM-DD, count)`` publish counters, newest day first, of one topic or (summed)
-        of the whole project."""
-        if topic_name is None:
-            rows = self._all("SELECT day, SUM(count) FROM daily_counts WHERE project_id = ?"
-                             " GROUP BY day ORDER BY day DESC", (project_id,))
-        else:
-            rows = self._all("SELECT day, count FROM daily_counts WHERE project_id = ?"
-                             " AND topic_name = ? ORDER BY day DESC", (project_id, topic_name))
-        return [(r[0], int(r[1])) for r in rows]
-
-    # ------------------------------------------------------------------ subscriptions
-
-    def subscription(self, project_id: int, name: str) -> Optional[Subscription]:
-        """Look a subscription up by project and short name."""
-        row = self._one(f"{_SUB_SELECT} WHERE s.project_id = ? AND s.name = ?",
-                        (project_id, name))
-        return None if row is None else Subscription.from_row(row)
-
-    def subscription_by_id(self, sub_id: int) -> Optional[Subscription]:
-        """Look a subscription up by internal id."""
-        row = self._one(f"{_SUB_SELECT} WHERE s.id = ?", (sub_id,))
-        return None if row is None else Subscription.from_row(row)
-
-    def list_subscriptions(self, project_id: int) -> list[Subscription]:
-        """The project's subscriptions, newest first."""
-        rows = self._all(f"{_SUB_SELECT} WHERE s.project_id = ? ORDER BY s.id DESC",
-                         (project_id,))
-        return [Subscription.from_row(r) for r in rows]
-
-    def subscriptions_of_topic(self, project_id: int, topic_name: str) -> list[Subscription]:
-        """Subscriptions of the project attached to ``topic_name``, in storage order."""
-        rows = self._all(f"{_SUB_SELECT} WHERE s.project_id = ? AND s.topic_name = ?"
-                         " ORDER BY s.id", (project_id, topic_name))
-        return [Subscription.from_row(r) for r in rows]
-
-    def create_subscription(
-        self, project_id: int, name: str, topic: Topic, ack_deadline: int, push: PushConfig
-    ) -> Subscription:
-        """Create a subscription positioned at the topic's current end offset."""
-        columns = push.columns()
-        names = ", ".join(columns)
-        marks = ", ".join("?" for _ in columns)
-        with self._write() as db:
-            db.execute(
-                f"INSERT INTO subscriptions (project_id, name, topic_name, cur_offset,"  # noqa: S608
-                f" ack_deadline, created_on, {names}) VALUES (?, ?, ?, ?, ?, ?, {marks})",
-                (project_id, name, topic.name, topic.end_offset, ack_deadline, self.now_s(),
-                 *columns.values()))
-        sub = self.subscription(project_id, name)
-        assert sub is not None
-        return sub
-
-    def delete_subscription(self, sub_id: int) -> None:
-        """Delete a subscription and its ACL."""
-        with self._write() as db:
-            db.execute("DELETE FROM acls WHERE kind = ? AND resource_id = ?",
-                       (SUBSCRIPTION, sub_id))
-            db.execute("DELETE FROM subscriptions WHERE id = ?", (sub_id,))
-
-    def set_ack_deadline(self, sub_id: int, seconds: int) -> None:
-        """Change a subscription's ack deadline."""
-        with self._write() as db:
-            db.execute("UPDATE subscriptions SET ack_deadline = ? WHERE id = ?", (seconds, sub_id))
-
-    def set_push_config(self, sub_id: int, push: PushConfig) -> None:
-        """Replace a subscription's push configuration."""
-        columns = push.columns()
-        assignments = ", ".join(f"{key} = ?" for key in columns)
-        with self._write() as db:
-            db.execute(f"UPDATE subscriptions SET {assignments} WHERE id = ?",  # noqa: S608
-                       (*columns.values(), sub_id))
-
-    def set_push_status(self, sub_id: int, status: str) -> None:
-        """Record the push server's status text for a subscription (shown as ``pushStatus``)."""
-        with self._write() as db:
-            db.execute("UPDATE subscriptions SET push_status = ? WHERE id = ?", (status, sub_id))
-
-    def set_offset(self, sub_id: int, offset: int) -> None:
-        """Move a subscription's committed offset and clear its pending pull window."""
-        with self._write() as db:
-            db.execute("UPDATE subscriptions SET cur_offset = ?, next_offset = 0 WHERE id = ?",
-                       (offset, sub_id))
-
-    def record_pull(self, sub: Subscription, messages: Sequence[StoredMessage]) -> None:
-        """Finish a pull that started at ``sub.offset``: set the pending window
-        (``next_offset = offset + len(messages)``, ``pending_ack = now``) and update the
-        consumption counters and rate."""
-        now = self.now_ns()
-        with self._write() as db:
-            row = db.execute("SELECT last_consume_ns FROM subscriptions WHERE id = ?",
-                             (sub.id,)).fetchone()
-            if row is None:
-                return
-            elapsed = 1.0 if row[0] == 0 else (now - row[0]) / 1e9
-            rate = len(messages) / elapsed if elapsed > 0 else float(len(messages))
-            size = sum(len(m.data.encode("utf-8")) for m in messages)
-            db.execute("UPDATE subscriptions SET next_offset = ?, pending_ack = ?,"
-                       " message_count = message_count + ?, bytes = bytes + ?,"
-                       " last_consume_ns = ?, consume_rate = ? WHERE id = ?",
-                       (sub.offset + len(messages), now // 1_000_000_000, len(messages), size,
-                        now, rate, sub.id))
-
-    def pull(self, project: str, subscription: str, max_messages: int) -> list[StoredMessage]:
-        """Pull up to ``max_messages`` messages from a subscription at once (no waiting), with
-        the side effects of a pull request: the pending window restarts, counters grow.
-
-        Meant for the push worker. Raises :class:`AmsError` (404 for an unknown project or
-        subscription, 409 when the subscription's topic is gone).
-        """
-        sub = self._subscription_named(project, subscription)
-        project_row = self.project_by_name(project)
-        assert project_row is not None
-        topic = self.topic(project_row.id, sub.topic_name)
-        if topic is None:
-            raise conflict("Subscription's topic doesn't exist")
-        messages = self.read_messages(topic.id, sub.offset, max(max_messages, 1))
-        self.record_pull(sub, messages)
-        return messages
-
-    def acknowledge(self, project: str, subscription: str, max_offset: int) -> None:
-        """Cumulatively acknowledge every message up to ``max_offset`` (spec 12.3).
-
-        Raises :class:`AmsError`: 404 for an unknown project/subscription, 500 ``no ack
-        pending`` / ``wrong ack`` and 408 ``ack timeout``; nothing changes then.
-        """
-        sub = self._subscription_named(project, subscription)
-        with self._write() as db:
-            row = db.execute("SELECT cur_offset, next_offset, pending_ack, ack_deadline"
-                             " FROM subscriptions WHERE id = ?", (sub.id,)).fetchone()
-            offset, next_offset, pending_ack, deadline = row
-            if next_offset == 0:
-                raise internal("no ack pending")
-            if max_offset < offset or max_offset >= next_offset:
-                raise internal("wrong ack")
-            if self.now_s() - pending_ack > deadline:
-                raise AmsError(408, "TIMEOUT", "ack timeout")
-            db.execute("UPDATE subscriptions SET cur_offset = ?, next_offset = 0 WHERE id = ?",
-                       (max_offset + 1, sub.id))
-
-    def _subscription_named(self, project: str, subscription: str) -> Subscription:
-        project_row = self.project_by_name(project)
-        if project_row is None:
-            raise AmsError(404, "NOT_FOUND", "project doesn't exist")
-        sub = self.subscription(project_row.id, subscription)
-        if sub is None:
-            raise not_found("Subscription")
-        return sub
-
-    def active_push_subscriptions(self) -> list[Subscription]:
-        """Subscriptions a push worker should deliver to: push type set and verified
-        (mattermost subscriptions are always verified). See ``Subscription.push``."""
-        rows = self._all(f"{_SUB_SELECT} WHERE s.push_type != '' AND s.verified = 1 ORDER BY s.id")
-        return [Subscription.from_row(r) for r in rows]
-
-    # ------------------------------------------------------------------ schemas
-
-    def schema(self, project_id: int, name: str) -> Optional[Schema]:
-        """Look a schema up by project and short name."""
-        row = self._one(f"{_SCHEMA_SELECT} WHERE s.project_id = ? AND s.name = ?",
-                        (project_id, name))
-        return None if row is None else self._schema_from_row(row)
-
-    def schema_by_id(self, schema_id: int) -> Optional[Schema]:
-        """Look a schema up by internal id."""
-        row = self._one(f"{_SCHEMA_SELECT} WHERE s.id = ?", (schema_id,))
-        return None if row is None else self._schema_from_row(row)
-
-    @staticmethod
-    def _schema_from_row(row: sqlite3.Row) -> Schema:
-        return Schema(row["id"], row["uuid"], row["project_id"], row["project_name"], row["name"],
-                      row["type"], json.loads(row["document"]))
-
-    def list_schemas(self, project_id: int) -> list[Schema]:
-        """The project's schemas in storage order."""
-        rows = self._all(f"{_SCHEMA_SELECT} WHERE s.project_id = ? ORDER BY s.id", (project_id,))
-        return [self._schema_from_row(r) for r in rows]
-
-    def create_schema(self, project_id: int, name: str, schema_type: str,
-                      document: dict[str, Any]) -> Schema:
-        """Store a new schema."""
-        with self._write() as db:
-            db.execute("INSERT INTO schemas (uuid, project_id, name, type, document)"
-                       " VALUES (?, ?, ?, ?, ?)",
-                       (new_uuid(), project_id, name, schema_type, json.dumps(document)))
-        schema = self.schema(project_id, name)
-        assert schema is not None
-        return schema
-
-    def update_schema(self, schema_id: int, name: str, schema_type: str,
-                      document: dict[str, Any]) -> None:
-        """Replace a schema's name, type and document."""
-        with self._write() as db:
-            db.execute("UPDATE schemas SET name = ?, type = ?, document = ? WHERE id = ?",
-                       (name, schema_type, json.dumps(document), schema_id))
-
-    def delete_schema(self, schema_id: int) -> None:
-        """Delete a schema and detach it from every topic using it."""
-        with self._write() as db:
-            db.execute("UPDATE topics SET schema_id = NULL WHERE schema_id = ?", (schema_id,))
-            db.execute("DELETE FROM schemas WHERE id = ?", (schema_id,))
 
     # ------------------------------------------------------------------ registrations
 
@@ -1119,7 +600,8 @@ class Store:
 
     def close_registration(self, reg_id: int, *, status: str, modified_by: str,
                            comment: str = "") -> None:
-        """Mark a registration accepted or declined (the activation token is cleared)."""
+        """Mark a registration accepted or declined by the user with uuid ``modified_by`` (the
+        activation token is cleared)."""
         with self._write() as db:
             db.execute("UPDATE registrations SET status = ?, decline_comment = ?,"
                        " activation_token = '', modified_by = ?, modified_at = ? WHERE id = ?",
@@ -1133,9 +615,15 @@ class Store:
     # ------------------------------------------------------------------ reports
 
     def count_created(self, table: str, project_id: int, start: int, end: int) -> int:
-        """Number of ``topics``/``subscriptions``/``members`` of a project created within
-        ``[start, end]`` (epoch seconds)."""
-        if table not in ("topics", "subscriptions", "members"):
+        """Number of ``topics``/``subscriptions`` of a project created within ``[start, end]``
+        (epoch seconds), or with ``members`` the project's members whose *user* was created
+        then (what the real server's ``UsersCount`` counts)."""
+        if table == "members":
+            row = self._one("SELECT COUNT(*) FROM members m JOIN users u ON u.id = m.user_id"
+                            " WHERE m.project_id = ? AND u.created_on BETWEEN ? AND ?",
+                            (project_id, start, end))
+            return 0 if row is None else int(row[0])
+        if table not in ("topics", "subscriptions"):
             raise ValueError(table)
         row = self._one(f"SELECT COUNT(*) FROM {table} WHERE project_id = ?"  # noqa: S608
                         " AND created_on BETWEEN ? AND ?", (project_id, start, end))

@@ -25,18 +25,30 @@ def test_unknown_path_is_plain_text_404(ams: Ams, path: str) -> None:
     assert reply.headers["content-type"] == PLAIN
 
 
-def test_known_path_with_wrong_method_is_empty_405(ams: Ams) -> None:
+def test_wrong_method_is_404_except_on_the_last_route(ams: Ams) -> None:
+    # gorilla/mux as the real server uses it: every later route's /v1 prefix matcher clears an
+    # earlier method mismatch, so only the table's last route (GET /version) can give 405.
     ams.topic()
-    reply = ams.call("POST", "/projects/DEMO/topics/alerts")
-    assert (reply.status_code, reply.content) == (405, b"")
-    reply = ams.call("PATCH", "/projects/DEMO/topics")
+    for method, path in (("POST", "/projects/DEMO/topics/alerts"), ("PATCH", "/projects/DEMO/topics"),
+                         ("HEAD", "/projects/DEMO/topics/alerts")):
+        reply = ams.call(method, path)
+        assert reply.status_code == 404
+        assert reply.headers["content-type"] == PLAIN
+    reply = ams.call("POST", "/version")
     assert (reply.status_code, reply.content) == (405, b"")
 
 
-def test_unknown_verb_post_is_405_but_get_reaches_show_and_fails_name_validation(
+def test_unclean_paths_are_redirected(ams: Ams) -> None:
+    reply = ams.client.get("/v1//projects?x=1", follow_redirects=False)
+    assert (reply.status_code, reply.headers["location"]) == (301, "/v1/projects?x=1")
+    reply = ams.client.get("/v1/projects/DEMO//topics/", follow_redirects=False)
+    assert (reply.status_code, reply.headers["location"]) == (301, "/v1/projects/DEMO/topics/")
+
+
+def test_unknown_verb_post_is_404_but_get_reaches_show_and_fails_name_validation(
         ams: Ams) -> None:
     ams.topic()
-    assert ams.call("POST", "/projects/DEMO/topics/alerts:foo").status_code == 405
+    assert ams.call("POST", "/projects/DEMO/topics/alerts:foo").status_code == 404
     reply = ams.call("GET", "/projects/DEMO/topics/alerts:unknownVerb")
     assert error_of(reply) == (400, "INVALID_ARGUMENT", "Invalid topic name")
     assert reply.headers["content-type"] == PLAIN
@@ -148,13 +160,30 @@ def test_status_without_push(store: object) -> None:
 
 def test_version_shows_release_only_to_operators(ams: Ams) -> None:
     anonymous = ams.call("GET", "/version", token=None).json()
-    assert list(anonymous) == ["build_time", "golang", "compiler", "os", "architecture"]
+    assert list(anonymous) == ["build_time", "golang", "compiler", "os", "architecture", "distro"]
     assert "release" in ams.call("GET", "/version").json()
     assert ams.call("GET", "/version").content.startswith(b'{\n "build_time": ')
 
 
 def test_cors_preflight(ams: Ams) -> None:
+    # gorilla handlers.CORS: only the requested (allowed) headers and a non-simple method
+    # are echoed back; a disallowed header or method is refused without a body.
+    reply = ams.client.options("/v1/projects/DEMO/topics", headers={
+        "Origin": "https://ui.example.org", "Access-Control-Request-Method": "PUT",
+        "Access-Control-Request-Headers": "x-api-key, content-type, accept"})
+    assert reply.status_code == 200 and reply.content == b""
+    assert reply.headers["access-control-allow-headers"] == "X-Api-Key,Content-Type"
+    assert reply.headers["access-control-allow-methods"] == "PUT"
+    assert reply.headers["access-control-allow-origin"] == "*"
     reply = ams.client.options("/v1/projects/DEMO/topics", headers={
         "Origin": "https://ui.example.org", "Access-Control-Request-Method": "GET"})
-    assert reply.status_code == 200
-    assert "x-api-key" in reply.headers["access-control-allow-headers"]
+    assert "access-control-allow-methods" not in reply.headers
+    for headers, status in (({"Access-Control-Request-Method": "PATCH"}, 405),
+                            ({"Access-Control-Request-Method": "GET",
+                              "Access-Control-Request-Headers": "x-secret"}, 403),
+                            ({}, 400)):
+        reply = ams.client.options("/v1/projects/DEMO/topics",
+                                   headers={"Origin": "https://ui.example.org", **headers})
+        assert (reply.status_code, reply.content) == (status, b"")
+        assert "access-control-allow-origin" not in reply.headers
+    assert ams.client.options("/v1/projects/DEMO/topics").status_code == 200

@@ -9,7 +9,7 @@ import pytest
 from ams_testkit import Ams, FakeClock, error_of
 from starlette.testclient import TestClient
 
-from pymod.emulator import app as app_module
+from pymod.emulator.api import subscriptions as subscriptions_module
 from pymod.emulator.app import create_app
 from pymod.emulator.store import Store
 
@@ -141,7 +141,10 @@ def test_modify_offset(setup: Ams) -> None:
     path = "/projects/DEMO/subscriptions/alerts-sub:modifyOffset"
     assert error_of(setup.call("POST", path, body={"offset": 4})) == (
         400, "INVALID_ARGUMENT", "Offset out of bounds")
-    assert offsets(setup) == {"max": 3, "min": 0, "current": 0}  # rejected without storing
+    # the real server answers 400 and still stores it (its handler lacks a return)
+    assert offsets(setup) == {"max": 3, "min": 0, "current": 4}
+    setup.call("POST", path, body={"offset": -2})
+    assert offsets(setup) == {"max": 3, "min": 0, "current": 0}  # below min: reset to min
     assert error_of(setup.call("POST", path, body={"offset": "1"}))[2] == (
         "Invalid Offset Arguments")
     reply = setup.call("POST", path, body={"offset": 1})
@@ -242,7 +245,7 @@ def test_long_poll_waits_for_new_messages(setup: Ams) -> None:
 
 
 def test_long_poll_gives_up_after_the_cap(setup: Ams, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(app_module, "PULL_WAIT_SECONDS", 0.2)
+    monkeypatch.setattr(subscriptions_module, "PULL_WAIT_SECONDS", 0.2)
     setup.publish("YQ==")
     started = time.monotonic()
     assert pulled_ids(setup, max_messages="5", immediately="false") == ["0"]

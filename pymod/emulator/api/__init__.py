@@ -1,0 +1,1 @@
+"""The emulator's AMS operations, one module per resource (see :mod:`pymod.emulator.app`)."""
