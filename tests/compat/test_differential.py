@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Set
 
 import pytest
-from cases import CASES, Case
+from diff_cases import CASES, Case
 from differential import FIGURES, ORIG_NAME, differences, load_original, run
 
 import argo_ams_library
