@@ -54,6 +54,9 @@ def load_original() -> Union[ModuleType, str]:
                     [sys.executable, "-m", "pip", "download", "-q", "--no-deps",
                      "argo-ams-library==1.0.0", "-d", str(CACHE)],
                     capture_output=True, text=True, timeout=120,
+                    # a test's CA bundle for a local server must not be pip's for the index
+                    env={k: v for k, v in os.environ.items()
+                         if k not in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "SSL_CERT_FILE")},
                 )
             except (OSError, subprocess.TimeoutExpired) as exc:
                 return f"pip download argo-ams-library==1.0.0 failed: {exc}"
