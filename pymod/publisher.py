@@ -344,15 +344,20 @@ class Publisher:
                 body = '{"messages":[' + ",".join(text for text, _ in live) + "]}"
                 ids = self._send_chunk(body, len(live))  # one id per message: checked there
         except BaseException as exc:  # every message of the batch fails with it, once
-            self._release(batch)
-            for _, future in live:
-                future.set_exception(exc)
+            try:
+                for _, future in live:
+                    future.set_exception(exc)
+            finally:
+                self._release(batch)
             if not isinstance(exc, Exception):
                 raise
             return
-        self._release(batch)
-        for (_, future), msgid in zip(live, ids):
-            future.set_result(msgid)
+        # the futures (and their callbacks) first: flush() returns once the batch is released
+        try:
+            for (_, future), msgid in zip(live, ids):
+                future.set_result(msgid)
+        finally:
+            self._release(batch)
 
     def _release(self, batch: List[_Item]) -> None:
         with self._cond:

@@ -197,9 +197,9 @@ def ams_fast_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
     for key, value in FAST_CONSUMER.items():
         if key in defaults:
             monkeypatch.setitem(defaults, key, value)
-    delays = RetryPolicy.delays
+    jittered = RetryPolicy._jittered  # every computed retry sleep passes through it
 
-    def fast_delays(self: RetryPolicy, *args: Any, **kwargs: Any) -> List[float]:
-        return [min(d, FAST_RETRY_SLEEP) for d in delays(self, *args, **kwargs)]
+    def fast(self: RetryPolicy, seconds: float) -> float:
+        return min(jittered(self, seconds), FAST_RETRY_SLEEP)
 
-    monkeypatch.setattr(RetryPolicy, "delays", fast_delays)
+    monkeypatch.setattr(RetryPolicy, "_jittered", fast)

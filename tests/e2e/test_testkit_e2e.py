@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from pymod import AmsMessage, ArgoMessagingService, RetryPolicy
+from pymod import AmsConnectionException, AmsMessage, ArgoMessagingService, RetryPolicy
 from pymod.consumer import Consumer
 from pymod.emulator import Emulator
 
@@ -66,7 +66,18 @@ def test_fast_backoff_makes_a_flaky_consumer_quick(ams_fast_backoff, ams_emulato
     sub = ams_subscription()
     consumer = Consumer(ams_client, sub.name, lambda m: None, stop_when_empty=True)
     assert (consumer.backoff, consumer.max_backoff, consumer.idle_sleep) == (0.01, 0.05, 0.01)
-    assert max(RetryPolicy(jitter=0).delays(4, 60)) <= 0.01
+    slept: list = []
+    failures = iter([AmsConnectionException(OSError("down"), "topics:show")] * 3)
+
+    def flaky() -> str:
+        exc = next(failures, None)
+        if exc is not None:
+            raise exc
+        return "ok"
+
+    # the path every retried call takes (RetryPolicy.run), not a helper beside it
+    assert RetryPolicy(jitter=0, sleep=slept.append).run(flaky, 4, 60) == "ok"
+    assert slept == [0.01, 0.01, 0.01]
     ams_client.publish(sub.topic.name, [AmsMessage(data=str(i)) for i in range(20)])
     seen = []
     with ams_emulator.faults(rate=0.3, kinds=("503", "reset-before"), seed=2):

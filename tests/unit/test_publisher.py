@@ -220,3 +220,20 @@ def test_a_cancelled_future_is_left_out_and_publish_all_streams(ams: Any, store:
     assert count == 12 and sorted(results, key=int) == [str(i) for i in range(12)]
     assert sum(map(len, store.requests)) == 12
     assert all(m["attributes"]["i"] != "-1" for r in store.requests for m in r)
+
+
+def test_flush_returns_only_after_every_future_and_callback_ran(ams: Any, store: Store) -> None:
+    """A done-callback that is slow still runs before flush() returns (futures are resolved
+    before their batch is released)."""
+    seen: List[str] = []
+
+    def slow_callback(future: Any) -> None:
+        threading.Event().wait(0.05)
+        seen.append(future.result())
+
+    with Publisher(ams, "t1", max_messages=5, max_latency=0.001, max_in_flight=2) as pub:
+        futures = [pub.publish(_msg(i)) for i in range(20)]
+        for future in futures:
+            future.add_done_callback(slow_callback)
+        assert pub.flush(WAIT)
+        assert all(f.done() for f in futures) and len(seen) == 20
