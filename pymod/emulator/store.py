@@ -222,6 +222,10 @@ class Store(MessageLog):
             self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
         self._db.commit()
+        # data files made before the ACL table could hold a user twice keep one entry per user
+        self._acl_keeps_duplicates = "position" in [
+            row[1] for row in self._all("PRAGMA table_info(acls)") if row[5]
+        ]
         if path:  # SQLite gives the WAL and SHM files the database's mode; make sure of it
             for suffix in ("-wal", "-shm", "-journal"):
                 if os.path.exists(path + suffix):
@@ -524,16 +528,10 @@ class Store(MessageLog):
         return self._one("SELECT 1 FROM acls WHERE kind = ? AND resource_id = ? AND user_id = ?",
                          (kind, resource_id, user_id)) is not None
 
-    def _acl_keeps_duplicates(self) -> bool:
-        """Whether the ACL table can hold a user twice (data files made before it could keep
-        one entry per user)."""
-        pk = [row[1] for row in self._all("PRAGMA table_info(acls)") if row[5]]
-        return "position" in pk
-
     def set_acl(self, kind: str, resource_id: int, user_ids: Sequence[int]) -> None:
         """Replace a resource's ACL with the users as given, duplicates included (as the real
         server stores the list)."""
-        unique = list(user_ids) if self._acl_keeps_duplicates() else list(dict.fromkeys(user_ids))
+        unique = list(user_ids) if self._acl_keeps_duplicates else list(dict.fromkeys(user_ids))
         with self._write() as db:
             db.execute("DELETE FROM acls WHERE kind = ? AND resource_id = ?", (kind, resource_id))
             db.executemany("INSERT INTO acls (kind, resource_id, user_id, position)"

@@ -27,6 +27,7 @@ from pymod.emulator.errors import (
     not_found,
 )
 from pymod.emulator.formatting import Layout, dumps, go_float
+from pymod.emulator.roles import PROJECT_ADMIN, SERVICE_ADMIN
 from pymod.emulator.store import (
     Project,
     Store,
@@ -154,6 +155,7 @@ def _first_values(query_string: str) -> dict[str, str]:
 
 
 _T_Body = TypeVar("_T_Body")
+_R = TypeVar("_R", Topic, Subscription)
 
 
 def _decode(error: AmsError, parse: Callable[[], _T_Body]) -> _T_Body:
@@ -227,6 +229,16 @@ class ServiceBase:
         assert ctx.caller is not None
         if ctx.has(role) and not self.store.acl_contains(kind, resource_id, ctx.caller.id):
             raise forbidden()
+
+    def _acl_visible(self, ctx: Ctx, role: str, kind: str, items: Sequence[_R]) -> list[_R]:
+        """``items`` (topics or subscriptions) the caller may list: all of them, unless the
+        caller holds ``role`` without project_admin or service_admin; then only those whose ACL
+        holds the caller (spec 13.2)."""
+        if not ctx.has(role) or ctx.has(PROJECT_ADMIN) or ctx.has(SERVICE_ADMIN):
+            return list(items)
+        assert ctx.caller is not None
+        caller_id = ctx.caller.id
+        return [item for item in items if self.store.acl_contains(kind, item.id, caller_id)]
 
     def _paginate(self, ctx: Ctx, items: Sequence[tuple[int, Any]], key: str) -> Response:
         """Paginated listing (spec 1.9) of ``(id, json)`` pairs sorted newest first."""

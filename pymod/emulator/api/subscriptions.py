@@ -42,7 +42,6 @@ from pymod.emulator.errors import (
 from pymod.emulator.formatting import ZERO_TIME, fmt_seconds
 from pymod.emulator.roles import (
     CONSUMER,
-    PROJECT_ADMIN,
     PUSH_WORKER,
     SERVICE_ADMIN,
 )
@@ -99,11 +98,8 @@ class SubscriptionOps(ServiceBase):
 
     async def op_subscriptions_list(self, ctx: Ctx) -> Response:
         """``GET /v1/projects/{project}/subscriptions`` (spec 5.4)."""
-        subs = self.store.list_subscriptions(ctx.proj.id)
-        if ctx.has(CONSUMER) and not (ctx.has(PROJECT_ADMIN) or ctx.has(SERVICE_ADMIN)):
-            assert ctx.caller is not None
-            caller_id = ctx.caller.id
-            subs = [s for s in subs if self.store.acl_contains(SUBSCRIPTION, s.id, caller_id)]
+        subs = self._acl_visible(ctx, CONSUMER, SUBSCRIPTION,
+                                 self.store.list_subscriptions(ctx.proj.id))
         return self._paginate(ctx, [(s.id, self.sub_json(s)) for s in subs], "subscriptions")
 
     async def op_subscriptions_show(self, ctx: Ctx) -> Response:

@@ -27,9 +27,7 @@ from pymod.emulator.errors import (
 )
 from pymod.emulator.formatting import ZERO_TIME, fmt_seconds
 from pymod.emulator.roles import (
-    PROJECT_ADMIN,
     PUBLISHER,
-    SERVICE_ADMIN,
 )
 from pymod.emulator.store import (
     TOPIC,
@@ -54,11 +52,7 @@ class TopicOps(ServiceBase):
 
     async def op_topics_list(self, ctx: Ctx) -> Response:
         """``GET /v1/projects/{project}/topics`` (spec 4.1)."""
-        topics = self.store.list_topics(ctx.proj.id)
-        if ctx.has(PUBLISHER) and not (ctx.has(PROJECT_ADMIN) or ctx.has(SERVICE_ADMIN)):
-            assert ctx.caller is not None
-            caller_id = ctx.caller.id
-            topics = [t for t in topics if self.store.acl_contains(TOPIC, t.id, caller_id)]
+        topics = self._acl_visible(ctx, PUBLISHER, TOPIC, self.store.list_topics(ctx.proj.id))
         return self._paginate(ctx, [(t.id, self.topic_json(t, ctx.proj)) for t in topics],
                               "topics")
 
