@@ -50,7 +50,7 @@ from typing import TYPE_CHECKING, Any, Awaitable, Callable, List, Optional, Tupl
 
 from pymod.amsexceptions import AmsException, AmsServiceException, AmsTimeoutException
 from pymod.consumer import ConsumeResult
-from pymod.consumer.core import _offset_of
+from pymod.consumer.checkpoint import offset_of as _offset_of
 from pymod.facade.base import check_int
 from pymod.retry import is_retryable
 

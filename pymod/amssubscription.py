@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime
 from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Tuple, Union
 
+from pymod.consumer import Consumer
+
 if TYPE_CHECKING:
     from pymod.ams import ArgoMessagingService
     from pymod.amsmsg import AmsMessage
@@ -218,6 +220,4 @@ class AmsSubscription:
         Raises:
             see :meth:`pymod.consumer.Consumer.run`.
         """
-        from pymod.consumer import Consumer
-
         return Consumer(self.init, self.name, handler, **options).run()

@@ -1,7 +1,7 @@
 """The one decision "may this request bypass ``requests``?".
 
 The client's own session normally sends straight to its adapter's urllib3 connection pool
-(:meth:`pymod.transport.AmsHttpRequests._send`), skipping ``Session.request`` and
+(:meth:`pymod.transport.AmsHttpRequests._exchange`), skipping ``Session.request`` and
 ``HTTPAdapter.send``. HTTP mocking libraries hook exactly those layers:
 
 * httmock and requests-mock replace ``requests.Session.send`` (requests-mock also
@@ -33,10 +33,10 @@ _SESSION_DICT = _Session.__dict__
 _ADAPTER_DICT = _HTTPAdapter.__dict__
 _MODULE_DICT = vars(requests)
 
-#: The hooks on a session a mocking library may replace (on the class or on the instance).
 #: adapter classes whose ``send`` is ``HTTPAdapter.send`` unchanged (see trust_adapter_class)
 _TRUSTED_ADAPTERS = {_HTTPAdapter}
 
+#: The hooks on a session a mocking library may replace (on the class or on the instance).
 _SESSION_HOOKS = ("request", "send", "get_adapter", "prepare_request")
 #: The module-level functions of requests, which the original library called for every request.
 _MODULE_FUNCTIONS = {name: _MODULE_DICT[name] for name in ("get", "post", "put", "delete", "request")}

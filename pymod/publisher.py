@@ -35,6 +35,7 @@ from pymod.amsexceptions import (
 from pymod.amsmsg import wire_message
 from pymod.facade.base import check_int
 from pymod.facade.topics import _ENVELOPE, _STORED_OVERHEAD
+from pymod.retry import check_retry_args
 from pymod.transport import COMPACT_JSON
 
 if TYPE_CHECKING:
@@ -376,8 +377,6 @@ class Publisher:
     ) -> Callable[[str, int], List[str]]:
         """The per-request send function: the client's one-chunk publish, with the retries."""
         ams, url = self.ams, self._url
-        from pymod.retry import check_retry_args
-
         check_retry_args(retry, retrysleep, retrybackoff)
         if retry_policy is None:
             return lambda body, count: ams._publish_chunk(url, body, count, retry, retrysleep,

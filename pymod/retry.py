@@ -155,6 +155,11 @@ class RetryPolicy:
         capped = min(seconds, self.max_sleep)
         return capped - capped * self.jitter * self.rng.random()
 
+    def pause(self, seconds: float) -> None:
+        """Sleep ``seconds`` with :attr:`sleep`; the default ``time.sleep`` is looked up at each
+        call, so that ``mock.patch("time.sleep")`` applies (as to argo-ams-library's retries)."""
+        (time.sleep if self.sleep is _TIME_SLEEP else self.sleep)(seconds)
+
     def run(
         self,
         call: Callable[[], T],
@@ -187,8 +192,7 @@ class RetryPolicy:
                 if deadline is not None and time.monotonic() + delay >= deadline:
                     raise
                 log.warning("%s failed (%s); retrying in %.1f s", what, exc, delay)
-                # the default is looked up now, so that mock.patch("time.sleep") applies
-                (time.sleep if self.sleep is _TIME_SLEEP else self.sleep)(delay)
+                self.pause(delay)
         raise AssertionError("unreachable")  # pragma: no cover
 
 

@@ -5,7 +5,7 @@ through :mod:`pymod.routes`, the default timeout, the mapping of replies to exce
 (:func:`pymod.amsexceptions.exception_from_reply`) and retries (:class:`pymod.retry.RetryPolicy`).
 
 Requests of the client's own session go straight to the urllib3 connection pool of that session's
-adapter (see :meth:`AmsHttpRequests._send`); an injected session is used through
+adapter (see :meth:`AmsHttpRequests._exchange`); an injected session is used through
 ``session.request``.
 """
 
@@ -199,7 +199,7 @@ class AmsHttpRequests:
             session.mount("https://", adapter)
             session.mount("http://", adapter)
         self._session = session
-        # for _send's direct path: (connection pool, path) by (URL, verify, cert); the headers
+        # for _exchange's direct path: (connection pool, path) by (URL, verify, cert); the headers
         # to send by (our headers, the session's); urllib3 timeouts by requests-style timeout
         self._targets: Dict[Tuple[str, Any, Any], Tuple[Any, str]] = {}
         self._wire_headers: Dict[Any, Dict[str, str]] = {}
@@ -507,15 +507,6 @@ class AmsHttpRequests:
                 "the reply repeats the previous reply of this connection", route.name
             )
 
-    def _send(
-        self, method: str, url: str, data: Optional[Union[str, bytes]],
-        headers: Mapping[str, str], kwargs: Mapping[str, Any],
-    ) -> Tuple[int, bytes]:
-        """Send one request; its status and body (see :meth:`_exchange`)."""
-        status, content, raw = self._exchange(method, url, data, headers, kwargs, "request")
-        wire.release(raw, True)
-        return status, content
-
     def _exchange(
         self, method: str, url: str, data: Optional[Union[str, bytes]],
         headers: Mapping[str, str], kwargs: Mapping[str, Any], route: str,
@@ -634,6 +625,8 @@ class AmsHttpRequests:
         found = self._timeouts.get(timeout)
         if found is None:
             connect, read = timeout if isinstance(timeout, tuple) else (timeout, timeout)
+            if len(self._timeouts) >= _CACHE_MAX:
+                self._timeouts.clear()
             found = self._timeouts[timeout] = urllib3.Timeout(connect=connect, read=read)
         return found
 

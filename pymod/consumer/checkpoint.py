@@ -7,7 +7,12 @@ import os
 import tempfile
 from typing import Optional, Union
 
-__all__ = ["FileCheckpoint"]
+__all__ = ["FileCheckpoint", "offset_of"]
+
+
+def offset_of(ack_id: str) -> int:
+    """The offset in an ackId ``projects/P/subscriptions/S:<offset>`` (what a checkpoint keeps)."""
+    return int(ack_id.rsplit(":", 1)[1])
 
 
 # ----------------------------------------------------------------------------------------------

@@ -29,6 +29,7 @@ from pymod.amsexceptions import (
     AmsServiceException,
     AmsTimeoutException,
 )
+from pymod.consumer.checkpoint import offset_of as _offset_of
 from pymod.consumer.parallel import run_parallel
 from pymod.consumer.results import (
     BatchError,
@@ -64,11 +65,6 @@ class _Stop(Exception):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
-
-
-def _offset_of(ack_id: str) -> int:
-    """The offset in an ackId ``projects/P/subscriptions/S:<offset>``."""
-    return int(ack_id.rsplit(":", 1)[1])
 
 
 def _matcher(filter: Filter) -> Optional[Callable[[AmsMessage], bool]]:

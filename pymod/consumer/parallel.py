@@ -18,6 +18,8 @@ from __future__ import annotations
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
 from typing import TYPE_CHECKING, Dict, List, Sequence, Tuple
 
+from pymod.consumer.checkpoint import offset_of
+
 if TYPE_CHECKING:
     from pymod.amsmsg import AmsMessage
     from pymod.consumer.core import Consumer
@@ -44,8 +46,6 @@ def run_parallel(
     prefix of finished messages. Same contract as ``Consumer._run_handler``: returns the delay
     before the next pull, raises what ``Consumer._failed`` raises (a poison message) and re-raises
     a ``BaseException`` (KeyboardInterrupt ...) from a handler once the running ones finished."""
-    from pymod.consumer.core import _offset_of  # the one ackId parser
-
     size = len(received)
     done: List[bool] = [False] * size
     handled: List[bool] = [False] * size
@@ -59,7 +59,7 @@ def run_parallel(
         while upto + 1 < size and done[upto + 1]:
             upto += 1
             if handled[upto]:
-                consumer._succeeded(_offset_of(received[upto][0]))
+                consumer._succeeded(offset_of(received[upto][0]))
         consumer._ack_upto = upto
 
     while True:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import functools
 from collections import OrderedDict
 from typing import (
     Any,
@@ -25,10 +26,17 @@ import requests
 from pymod.amsexceptions import AmsArgumentException, AmsResponseException
 from pymod.amssubscription import AmsSubscription
 from pymod.amstopic import AmsTopic
-from pymod.facade.replies import check_reply, malformed
+from pymod.envconfig import client_kwargs
+from pymod.facade.replies import REPLY_TYPES, check_reply, malformed
 from pymod.retry import RetryPolicy
 from pymod.routes import ORIGINAL_ROUTES, validate_name
-from pymod.transport import DEFAULT_MAX_REPLY_BYTES, DEFAULT_TIMEOUT, AmsHttpRequests, Timeout
+from pymod.transport import (
+    DEFAULT_MAX_REPLY_BYTES,
+    DEFAULT_TIMEOUT,
+    AmsHttpRequests,
+    ReplyCheck,
+    Timeout,
+)
 from pymod.types import Acl
 
 __all__ = ["FacadeBase", "JSONDict", "store_acl"]
@@ -112,8 +120,6 @@ class FacadeBase(AmsHttpRequests):
             AmsArgumentException: a variable is missing or invalid; the message names it and
                 never contains the token.
         """
-        from pymod.envconfig import client_kwargs
-
         settings = client_kwargs(environ)
         settings.update(kwargs)
         return cls(**settings)
@@ -121,10 +127,15 @@ class FacadeBase(AmsHttpRequests):
     def __repr__(self) -> str:
         return f"{type(self).__name__}(endpoint={self.endpoint!r}, project={self.project!r})"
 
-    def _call(self, route_name: str, *args: Any, **kwargs: Any) -> Any:
-        """The transport's ``_call``, and the reply checked against the route's reply type
-        (:func:`pymod.facade.replies.check_reply`): AmsResponseException if it does not fit."""
-        return check_reply(route_name, super()._call(route_name, *args, **kwargs))
+    def _call(self, route_name: str, *args: Any, check: Optional[ReplyCheck] = None,
+              **kwargs: Any) -> Any:
+        """The transport's ``_call``, each attempt's reply checked against the route's reply type
+        (:func:`pymod.facade.replies.check_reply`) unless a ``check`` of its own is given: an
+        AmsReplyMismatchException if it does not fit, which discards the connection and is
+        retried where the request is safe to repeat."""
+        if check is None and route_name in REPLY_TYPES:
+            check = functools.partial(check_reply, route_name)
+        return super()._call(route_name, *args, check=check, **kwargs)
 
     # ---- helpers --------------------------------------------------------------------------
     def _project_or_default(self, project: Optional[str]) -> str:

@@ -5,12 +5,13 @@ and for this check). A reply is accepted when every key it has holds a value of 
 type; keys may be missing or ``null`` (AMS leaves out empty fields, and sends ``null`` for some
 empty lists), unknown keys are ignored. So a wrongly typed reply -- ``"subscriptions": "abc"``, a
 user whose ``projects`` is a number, a page whose ``nextPageToken`` is a list -- raises one typed
-error, :class:`~pymod.amsexceptions.AmsResponseException`, before any of it is used, instead of an
-``AttributeError``/``TypeError`` later (or ``['a', 'b', 'c']``). The message names the place
-(``users[2].projects[0].roles``) and the types, never a value (a value may be a token).
+error, :class:`~pymod.amsexceptions.AmsReplyMismatchException` (an ``AmsResponseException``),
+before any of it is used, instead of an ``AttributeError``/``TypeError`` later (or
+``['a', 'b', 'c']``). The message names the place (``users[2].projects[0].roles``) and the
+types, never a value (a value may be a token).
 
-Publish, pull and acknowledge replies are checked where they are read (pymod/facade/topics.py
-and subscriptions.py), against their request.
+Publish, pull and acknowledge replies are not in :data:`REPLY_TYPES`: they are checked against
+their request by :mod:`pymod.replies` (each reply is checked once).
 """
 
 from __future__ import annotations
@@ -19,7 +20,10 @@ import sys
 from typing import Any, Callable, Dict, List, Mapping, Tuple, Union
 
 from pymod import types as t
+from pymod.amsexceptions import AmsReplyMismatchException
 from pymod.amsexceptions import malformed_reply as malformed
+from pymod.replies import safe_to_repeat
+from pymod.routes import resolve_route
 
 __all__ = ["REPLY_TYPES", "check_reply", "malformed"]
 
@@ -94,15 +98,19 @@ def check_reply(route: str, reply: Any) -> Any:
     """``reply`` if it has the shape of ``route``'s reply type (no check for other routes).
 
     Raises:
-        AmsResponseException: a value of the reply has another type than declared.
+        AmsReplyMismatchException: a value of the reply has another type than declared; retryable
+            when the request is safe to repeat. Run as the ``check`` of every attempt
+            (:meth:`pymod.facade.base.FacadeBase._call`), so the connection it came on is
+            discarded and the call's ``retry`` covers it.
     """
     hint = REPLY_TYPES.get(route)
     if hint is not None:
         try:
             _checker(hint)(reply, "reply")
         except _Mismatch as exc:
-            raise malformed(
-                route, f"malformed reply: {exc.where} should be {exc.expected}, not {exc.found}"
+            raise AmsReplyMismatchException(
+                f"malformed reply: {exc.where} should be {exc.expected}, not {exc.found}", route,
+                retryable=safe_to_repeat(resolve_route(route)),
             ) from None
     return reply
 

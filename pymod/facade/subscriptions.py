@@ -418,7 +418,7 @@ class SubscriptionsAPI(TopicsAPI):
                 delay = next(delays, None)
                 if delay is None or isinstance(exc, AmsArgumentException):
                     raise
-                self.retry_policy.sleep(delay)
+                self.retry_policy.pause(delay)
 
     def _ack_landed(self, sub: str, ack_id: str, **reqkwargs: Any) -> bool:
         """Whether the subscription's offset is past ``ack_id`` (its acknowledgement was stored)."""

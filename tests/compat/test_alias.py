@@ -59,6 +59,33 @@ def test_foreign_pymod_imported_first_keeps_its_name(tmp_path: Path) -> None:
     assert done.stdout.strip() == "True the script ams pymod.ams While trying the [topic_get]: x"
 
 
+def test_lazily_imported_parts_come_from_the_same_copy_under_a_foreign_pymod(tmp_path: Path) -> None:
+    """from_env, Publisher's retry check and AmsSubscription.consume import parts of pymod when
+    called: with a foreign ``pymod`` imported first they come from the renamed copy too."""
+    (tmp_path / "pymod").mkdir()
+    (tmp_path / "pymod" / "__init__.py").write_text("MINE = True\n")
+    (tmp_path / "script.py").write_text(
+        "import pymod\n"
+        "import argo_ams_library as aal\n"
+        "try:\n"
+        "    aal.ArgoMessagingService.from_env({})\n"
+        "except aal.AmsArgumentException as exc:\n"
+        "    print('caught', type(exc).__module__)\n"
+        "ams = aal.ArgoMessagingService(endpoint='mock_host', token='t', project='P')\n"
+        "try:\n"
+        "    aal.Publisher(ams, 't', retry=-1)\n"
+        "except aal.AmsArgumentException:\n"
+        "    print('caught publisher')\n"
+        "import sys\n"
+        "print([m for m in sys.modules if m.startswith('pymod.')])\n"
+    )
+    done = _run("script.py", tmp_path)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.strip().splitlines()
+    assert lines[:2] == ["caught pymod.amsexceptions", "caught publisher"]  # the same classes
+    assert lines[2] == "[]"  # nothing of pymod was loaded a second time under its own name
+
+
 def test_handler_on_the_legacy_logger_sees_retry_warnings_once() -> None:
     seen: List[logging.LogRecord] = []
     root_seen: List[logging.LogRecord] = []

@@ -287,3 +287,15 @@ def test_any_value_anywhere_gives_a_result_or_a_typed_error(data: Any) -> None:
         except AmsException:
             return
     _touch(result)
+
+
+def test_a_wrongly_shaped_reply_to_a_get_is_retried_like_any_unusable_reply():
+    """The shape check runs inside each attempt: a GET (safe to repeat) with a malformed reply is
+    repeated under ``retry``; a publish-like request is not (see test_replies.py)."""
+    client = make_client()
+    with responses.RequestsMock() as rsps:
+        url = f"{BASE}/projects/DEMO/topics/alerts"
+        rsps.get(url, json={"name": 5})
+        rsps.get(url, json={"name": "/projects/DEMO/topics/alerts"})
+        topic = client.get_topic("alerts", retry=1, retrysleep=0)
+        assert topic["name"] == "/projects/DEMO/topics/alerts" and len(rsps.calls) == 2
