@@ -87,8 +87,9 @@ class Publisher:
             (``block=True``, the default) until requests complete, or raises
             :class:`AmsFlowControlException` (``block=False``).
         block: see above.
-        retry_policy: a :class:`~pymod.retry.RetryPolicy` for the sleeps between attempts (None:
-            the client's).
+        retry_policy: a :class:`~pymod.retry.RetryPolicy` used instead of the client's for the
+            publish requests (its sleeps, client-wide ``retry`` and ``deadline``); None: the
+            client's.
         retry, retrysleep, retrybackoff: extra attempts per request on transient failures, as for
             :meth:`~pymod.ams.ArgoMessagingService.publish`. A retried request may store its
             messages twice. Default: no retry (a failed request fails its messages' futures).
@@ -378,13 +379,10 @@ class Publisher:
         """The per-request send function: the client's one-chunk publish, with the retries."""
         ams, url = self.ams, self._url
         check_retry_args(retry, retrysleep, retrybackoff)
-        if retry_policy is None:
-            return lambda body, count: ams._publish_chunk(url, body, count, retry, retrysleep,
-                                                          retrybackoff, **reqkwargs)
-        policy = retry_policy
-        return lambda body, count: policy.run(
-            lambda: ams._publish_chunk(url, body, count, **reqkwargs), retry, retrysleep,
-            retrybackoff, what="topics:publish")
+        # one retry loop: the Publisher's policy (if any) in place of the client's, not around it
+        return lambda body, count: ams._publish_chunk(url, body, count, retry, retrysleep,
+                                                      retrybackoff, policy=retry_policy,
+                                                      **reqkwargs)
 
 
 def _pool_size(ams: ArgoMessagingService) -> Optional[int]:

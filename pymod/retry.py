@@ -77,8 +77,9 @@ class RetryPolicy:
         jitter: fraction (0..1) by which a sleep may be randomly shortened; 0 = exact sleeps.
         sleep: the sleeping function (``time.sleep``), replaceable in tests.
         rng: the random source for the jitter.
-        deadline: seconds a whole call may last, attempts and sleeps included, for every call of
-            the client without its own ``deadline=``; None (default): no limit beyond each
+        deadline: seconds a request of AMS may last, attempts and sleeps included, for every
+            call of the client without its own ``deadline=`` (a method that makes several
+            requests applies it to each); None (default): no limit beyond each
             attempt's timeouts (an attempt ends within connect + read timeout).
         retry: the client-wide number of extra attempts, used by every call that asks for no
             retries of its own (its ``retry`` is 0, the default); a call's ``retry > 0`` wins,

@@ -159,7 +159,9 @@ class AmsHttpRequests:
     whole call, retries and sleeps included, also ends within ``deadline`` seconds when one is
     set: per call (``deadline=`` keyword of any method) or for the client
     (``RetryPolicy(deadline=...)``). Past it the call raises
-    :class:`~pymod.amsexceptions.AmsDeadlineException`.
+    :class:`~pymod.amsexceptions.AmsDeadlineException`. A method that makes several requests (a
+    split publish, ``pullack_sub``, a lookup before the request as argo-ams-library made it)
+    applies the deadline to each request.
     """
 
     def __init__(
@@ -640,6 +642,7 @@ class AmsHttpRequests:
         retrybackoff: Optional[float] = None,
         *,
         check: Optional[ReplyCheck] = None,
+        policy: Optional[RetryPolicy] = None,
         **reqkwargs: Any,
     ) -> Any:
         """:meth:`_make_request`, retried on transient failures, within the call's deadline.
@@ -653,6 +656,8 @@ class AmsHttpRequests:
             retrysleep: seconds to sleep between attempts.
             retrybackoff: if set, sleep ``retrybackoff * 2**(n-1)`` before attempt ``n+1`` instead.
             check: the reply check of the route (see :meth:`_make_request`), run on every attempt.
+            policy: the retry policy to use instead of the client's ``retry_policy`` (a
+                :class:`pymod.Publisher` may have its own).
             reqkwargs: ``deadline`` (seconds for the whole call; default the retry policy's
                 ``deadline``, else none beyond each attempt's timeouts), and keywords passed to
                 ``requests`` (``timeout``, ``verify``, ``headers``, ``cert`` ...).
@@ -667,14 +672,15 @@ class AmsHttpRequests:
         seconds = reqkwargs.pop("deadline", None)
         if reqkwargs:
             check_reqkwargs(reqkwargs)
+        policy = policy or self.retry_policy
         if seconds is None:
-            seconds = self.retry_policy.deadline
+            seconds = policy.deadline
         end = None if seconds is None else time.monotonic() + check_deadline(seconds)
-        retry, retrysleep, retrybackoff = self.retry_policy.resolve(retry, retrysleep, retrybackoff)
+        retry, retrysleep, retrybackoff = policy.resolve(retry, retrysleep, retrybackoff)
         if not retry:
             return self._make_request(url, body, route_name, check=check, deadline=end,
                                       **reqkwargs)
-        return self.retry_policy.run(
+        return policy.run(
             lambda: self._make_request(url, body, route_name, check=check, deadline=end,
                                        **reqkwargs),
             retry, retrysleep, retrybackoff, what=route_name or "request", deadline=end,

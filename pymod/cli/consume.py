@@ -99,7 +99,7 @@ def cmd_consume(args: argparse.Namespace, ams: ArgoMessagingService, out: IO[str
     except ValueError as exc:
         raise CliError(str(exc)) from None
     # the handler gets the message only; its ackId is the subscription's name plus its offset
-    prefix = f"projects/{ams.project}/subscriptions/{args.subscription}:"
+    prefix = ams._ack_prefix(args.subscription)  # validates the name too
     write_errors: List[OSError] = []
     progress = Progress("consumed", sys.stderr,
                         args.progress or (isatty(sys.stderr) and not isatty(out)))

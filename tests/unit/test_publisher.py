@@ -237,3 +237,27 @@ def test_flush_returns_only_after_every_future_and_callback_ran(ams: Any, store:
             future.add_done_callback(slow_callback)
         assert pub.flush(WAIT)
         assert all(f.done() for f in futures) and len(seen) == 20
+
+
+def test_a_publisher_policy_replaces_the_clients_and_does_not_nest_in_it() -> None:
+    """Client RetryPolicy(retry=3) and Publisher(retry_policy=P, retry=2): a batch that keeps
+    failing is sent 1 + 2 times, not (1 + 2) x (1 + 3)."""
+    from pymod import AmsServiceException, RetryPolicy
+
+    client = make_client(retry_policy=RetryPolicy(retry=3, jitter=0, sleep=lambda s: None))
+    calls: List[int] = []
+
+    def fail(request: Any) -> Any:
+        calls.append(1)
+        return 503, {}, "<html>busy</html>"
+
+    with responses.RequestsMock() as mock:
+        mock.add_callback(responses.POST, URL, callback=fail)
+        slept: List[float] = []
+        with Publisher(client, "t1", retry_policy=RetryPolicy(jitter=0, sleep=slept.append),
+                       retry=2, retrysleep=0.5) as pub:
+            future = pub.publish(_msg(0))
+            with pytest.raises(AmsServiceException):
+                future.result(WAIT)
+    client.close()
+    assert len(calls) == 3 and slept == [0.5, 0.5]
