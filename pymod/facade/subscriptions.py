@@ -9,7 +9,6 @@ from urllib.parse import quote
 from pymod.amsexceptions import (
     AmsArgumentException,
     AmsException,
-    AmsResponseException,
     AmsServiceException,
 )
 from pymod.amsmsg import AmsMessage
@@ -340,13 +339,9 @@ class SubscriptionsAPI(TopicsAPI):
         received = self._call("subscriptions:pull", body, params=self._p(subscription=sub),
                               check=pull_check(self._ack_prefix(sub)), retry=retry,
                               retrysleep=retrysleep, retrybackoff=retrybackoff, **reqkwargs)
-        try:
-            return [(item["ackId"], AmsMessage._from_wire(item["message"])) for item in received]
-        except (KeyError, TypeError, AttributeError) as exc:
-            raise AmsResponseException(
-                {"error": {"code": 200, "message": f"malformed pull reply ({exc!r})"}},
-                "subscriptions:pull",
-            ) from None
+        # pull_check made every item an object with this subscription's ackId; _from_wire
+        # checks the message (AmsResponseException: malformed pulled message)
+        return [(item["ackId"], AmsMessage._from_wire(item.get("message"))) for item in received]
 
     def ack_sub(self, sub: str, ids: List[str], **reqkwargs: Any) -> bool:
         """Acknowledge messages (``POST .../subscriptions/{sub}:acknowledge``).
